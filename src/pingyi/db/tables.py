@@ -1,0 +1,398 @@
+"""Piccolo tables: the data model of DESIGN.md section 4, and nothing else.
+
+Conventions that protect the data:
+- Foreign keys RESTRICT deletion (piccolo's default CASCADE would let deleting a
+  window delete its ratings); organisation rows are retired with `active = False`.
+- Responses and answers have random UUID keys, so row order says nothing about
+  who submitted when (DESIGN.md section 3).
+- Raw ratings are append-only: a correction is a new response whose `corrects`
+  points at the old one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    OnUpdate,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+ROLES = ("public", "peer", "superior", "self")
+RATER_ROLES = ("peer", "superior", "self")
+CHANNELS = ("qr", "ticket", "link", "device", "interview", "api", "paper", "default")
+CAMPAIGN_STATES = ("draft", "open", "closed", "cleaned", "published")
+ADMIN_ROLES = ("agency_admin", "hr", "unit_leader", "interviewer", "staff")
+POST_CATEGORIES = ("law_enforcement", "window_service", "management")
+ITEM_KINDS = ("scale5", "choice", "yesno", "text")
+
+
+def restrict(references: Any, null: bool = True, index: bool = False) -> ForeignKey:
+    return ForeignKey(
+        references=references,
+        null=null,
+        index=index,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.cascade,
+    )
+
+
+class Organization(Table):
+    code = Varchar(length=64, unique=True)
+    name = Varchar(length=200)
+    name_en = Varchar(length=200, default="")
+
+
+class Unit(Table):
+    organization = restrict(Organization, null=False)
+    code = Varchar(length=64, unique=True)
+    name = Varchar(length=200)
+    name_en = Varchar(length=200, default="")
+    # "08:30-12:00,13:30-17:30": ratings outside these hours are accepted but marked.
+    opening_hours = Varchar(length=100, default="08:30-17:30")
+    active = Boolean(default=True)
+
+
+class ServiceWindow(Table, tablename="service_window"):
+    unit = restrict(Unit, null=False)
+    code = Varchar(length=64, unique=True)
+    number = Varchar(length=32)
+    name = Varchar(length=200)
+    name_en = Varchar(length=200, default="")
+    active = Boolean(default=True)
+
+
+class Staff(Table):
+    unit = restrict(Unit, null=False)
+    code = Varchar(length=64, unique=True)
+    name = Varchar(length=100)
+    post_category = Varchar(length=32, default="window_service")
+    is_leader = Boolean(default=False)
+    window = restrict(ServiceWindow)  # usual window; the one on duty when known
+    active = Boolean(default=True)
+
+
+class Questionnaire(Table):
+    code = Varchar(length=64, unique=True)
+    name = Varchar(length=200)
+    role = Varchar(length=16)
+
+
+class QuestionnaireVersion(Table, tablename="questionnaire_version"):
+    questionnaire = restrict(Questionnaire, null=False)
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Item(Table):
+    version = restrict(QuestionnaireVersion, null=False)
+    position = Integer(default=0)
+    code = Varchar(length=64)
+    text_zh = Text()
+    text_en = Text(default="")
+    kind = Varchar(length=16, default="scale5")
+    required = Boolean(default=True)
+    dimension = Varchar(length=64, default="")
+    choices = JSON(default=[])
+
+
+class Campaign(Table):
+    code = Varchar(length=64, unique=True)
+    name = Varchar(length=200)
+    series = Varchar(length=64, default="")
+    period_start = Date()
+    period_end = Date()
+    state = Varchar(length=16, default="draft")
+    opens_at = Timestamptz(null=True, default=None)
+    closes_at = Timestamptz(null=True, default=None)
+    public_version = restrict(QuestionnaireVersion)
+    peer_version = restrict(QuestionnaireVersion)
+    superior_version = restrict(QuestionnaireVersion)
+    self_version = restrict(QuestionnaireVersion)
+    weights = JSON(default={"public": 30, "peer": 20, "superior": 30, "self": 20})
+    k = Integer(default=3)
+    peer_sample = Integer(default=0)  # 0: every colleague; m: m raters per ratee
+    policy = JSON(default={})
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CampaignUnit(Table, tablename="campaign_unit"):
+    campaign = restrict(Campaign, null=False)
+    unit = restrict(Unit, null=False)
+
+
+class CampaignKey(Table, tablename="campaign_key"):
+    """Keys are held apart from the data they protect (DESIGN.md section 9)."""
+
+    campaign = restrict(Campaign, null=False)
+    purpose = Varchar(length=16)  # "rater": pseudonyms of peer/superior/self raters
+    key_hex = Varchar(length=128)
+
+
+class DailyKey(Table, tablename="daily_key"):
+    """Key of the day for device fingerprints; deleted once cleaning is final."""
+
+    day = Date(unique=True)
+    key_hex = Varchar(length=128)
+
+
+class Assignment(Table):
+    campaign = restrict(Campaign, null=False)
+    rater = restrict(Staff, null=False)
+    ratee = restrict(Staff, null=False)
+    role = Varchar(length=16)
+
+
+class Invitation(Table):
+    campaign = restrict(Campaign, null=False)
+    staff = restrict(Staff, null=False)
+    token_hash = Varchar(length=64, unique=True)
+    revoked = Boolean(default=False)
+    used = Boolean(default=False)  # only that it was used, for response-rate counts
+    issued_at = Timestamptz(default=TimestamptzNow())
+
+
+class InvitationDraft(Table, tablename="invitation_draft"):
+    """Answers saved before submission; deleted the moment they are submitted."""
+
+    invitation = restrict(Invitation, null=False)
+    answers = JSON(default={})
+
+
+class Device(Table):
+    window = restrict(ServiceWindow, null=False)
+    name = Varchar(length=100, default="")
+    key_hash = Varchar(length=64, unique=True)
+    revoked = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ApiKey(Table, tablename="api_key"):
+    name = Varchar(length=100)
+    key_hash = Varchar(length=64, unique=True)
+    scopes = Varchar(length=200, default="hr")
+    revoked = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Ticket(Table):
+    """一事一评: one code per service, rated at most once."""
+
+    campaign = restrict(Campaign, null=False)
+    window = restrict(ServiceWindow, null=False)
+    staff = restrict(Staff)
+    code = Varchar(length=64, unique=True)
+    issued_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used = Boolean(default=False)
+
+
+class AdminUser(Table, tablename="admin_user"):
+    username = Varchar(length=64, unique=True)
+    password_hash = Varchar(length=255)
+    role = Varchar(length=16)
+    display_name = Varchar(length=100, default="")
+    staff = restrict(Staff)  # the staff member behind a `staff` login
+    unit = restrict(Unit)  # the unit a `unit_leader` looks after
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Response(Table):
+    id = UUID(primary_key=True)
+    campaign = restrict(Campaign, null=False, index=True)
+    questionnaire_version = restrict(QuestionnaireVersion)
+    role = Varchar(length=16)
+    channel = Varchar(length=16)
+    window = restrict(ServiceWindow)
+    ratee = restrict(Staff)
+    rater = Varchar(length=64, default="")  # HMAC(campaign key, staff id); peers only
+    device = Varchar(length=64, default="")  # HMAC(daily key, ip/24 + UA); public only
+    ticket = Varchar(length=64, default="")
+    client_id = Varchar(length=64, null=True, default=None, unique=True)
+    submitted_at = Timestamptz(null=True, default=None)  # never set for peer roles
+    duration_s = DoublePrecision(null=True, default=None)
+    off_hours = Boolean(default=False)
+    honeypot = Boolean(default=False)
+    interviewer = restrict(AdminUser)
+    comment = Text(default="")
+    corrects = ForeignKey(references="self", null=True, on_delete=OnDelete.restrict)
+
+
+class Answer(Table):
+    id = UUID(primary_key=True)
+    response = restrict(Response, null=False, index=True)
+    item = Varchar(length=64)
+    score = Integer(null=True, default=None)
+    value = Text(default="")
+
+
+class BadReviewCase(Table, tablename="bad_review_case"):
+    response = restrict(Response, null=False)
+    campaign = restrict(Campaign, null=False)
+    unit = restrict(Unit, null=False)
+    window = restrict(ServiceWindow)
+    reason_category = Varchar(length=32, default="")
+    reason_text = Text(default="")
+    state = Varchar(length=16, default="open")
+    opened_at = Timestamptz(default=TimestamptzNow())
+    contact_due = Timestamptz()
+    rectify_due = Timestamptz()
+    contacted_at = Timestamptz(null=True, default=None)
+    verification = Varchar(length=32, default="")  # justified / unjustified / no_legal_basis
+    explanation = Text(default="")
+    rectification = Text(default="")
+    feedback = Text(default="")
+    callback_result = Text(default="")
+    closed_at = Timestamptz(null=True, default=None)
+    handling_rating = Integer(null=True, default=None)
+    escalated = Boolean(default=False)
+
+
+class CitizenContact(Table, tablename="citizen_contact"):
+    """Optional call-back contact, encrypted, apart from the rating; deleted on close."""
+
+    case = restrict(BadReviewCase, null=False)
+    ciphertext = Text()
+
+
+class PressureReport(Table, tablename="pressure_report"):
+    """'Was anyone pressing you for a particular rating?' Goes to the agency only."""
+
+    campaign = restrict(Campaign, null=False)
+    window = restrict(ServiceWindow)
+    text = Text(default="")
+    reported_on = Date()
+
+
+class CleaningRun(Table, tablename="cleaning_run"):
+    campaign = restrict(Campaign, null=False)
+    revision = Integer()
+    ran_at = Timestamptz(default=TimestamptzNow())
+    ran_by = Varchar(length=64, default="")
+    summary = JSON(default={})
+    scores = JSON(default=[])  # the scores.csv rows of this run
+    report_html = Text(default="")
+
+
+class Flag(Table):
+    campaign = restrict(Campaign, null=False)
+    revision = Integer()
+    response_id = Varchar(length=64, default="")
+    rater = Varchar(length=64, default="")
+    ratee = Varchar(length=64, default="")
+    reason = Varchar(length=16)
+    action = Varchar(length=16)
+    weight = DoublePrecision(default=1.0)
+    detail = Text(default="")
+    overridden = Boolean(default=False)
+
+
+class Override(Table):
+    """A person's decision that a flag is void; survives re-runs of the cleaning."""
+
+    campaign = restrict(Campaign, null=False)
+    reason = Varchar(length=16)
+    response_id = Varchar(length=64, default="")
+    rater = Varchar(length=64, default="")
+    note = Text()
+    by_user = Varchar(length=64)
+    at = Timestamptz(default=TimestamptzNow())
+
+
+class Publication(Table):
+    """Published numbers are frozen: a later re-run publishes a new revision."""
+
+    campaign = restrict(Campaign, null=False)
+    revision = Integer()
+    published_at = Timestamptz(default=TimestamptzNow())
+    published_by = Varchar(length=64)
+    snapshot = Text()  # canonical JSON of every input behind the feed
+    snapshot_hash = Varchar(length=64)
+    note = Text(default="")
+
+
+class Appeal(Table):
+    campaign = restrict(Campaign, null=False)
+    staff = restrict(Staff, null=False)
+    revision = Integer()
+    snapshot_hash = Varchar(length=64)
+    reason = Text()
+    state = Varchar(length=16, default="submitted")  # submitted -> upheld | rejected
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_by = Varchar(length=64, default="")
+    decision = Text(default="")
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class GradeDecision(Table, tablename="grade_decision"):
+    """The final grade: recorded only with the deciding person's approval."""
+
+    campaign = restrict(Campaign, null=False)
+    staff = restrict(Staff, null=False)
+    revision = Integer()
+    recommended = Varchar(length=16)
+    final = Varchar(length=16)
+    approved_by = Varchar(length=100)
+    note = Text(default="")
+    at = Timestamptz(default=TimestamptzNow())
+
+
+class AuditEvent(Table, tablename="audit_event"):
+    """Every admin write. Hash-chained so edits behind the application's back show."""
+
+    seq = Integer(unique=True)
+    at = Timestamptz(default=TimestamptzNow())
+    actor = Varchar(length=64)
+    action = Varchar(length=64)
+    target = Varchar(length=200, default="")
+    before = JSON(default={})
+    after = JSON(default={})
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64, unique=True)
+
+
+ALL_TABLES: list[type[Table]] = [
+    Organization,
+    Unit,
+    ServiceWindow,
+    Staff,
+    Questionnaire,
+    QuestionnaireVersion,
+    Item,
+    Campaign,
+    CampaignUnit,
+    CampaignKey,
+    DailyKey,
+    Assignment,
+    Invitation,
+    InvitationDraft,
+    Device,
+    ApiKey,
+    Ticket,
+    AdminUser,
+    Response,
+    Answer,
+    BadReviewCase,
+    CitizenContact,
+    PressureReport,
+    CleaningRun,
+    Flag,
+    Override,
+    Publication,
+    Appeal,
+    GradeDecision,
+    AuditEvent,
+]

@@ -1,0 +1,1 @@
+"""Use cases: the rules and the transactions. Web and CLI call these."""

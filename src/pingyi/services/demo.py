@@ -1,0 +1,270 @@
+"""`pingyi demo`: a city government service centre with two campaigns of ratings.
+
+Deterministic (seeded) and idempotent: a second run finds the organisation and
+leaves everything as it is. The data carry a little of what cleaning must catch:
+a ballot-stuffing burst, speeders, and two colleagues inflating each other.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pingyi.db.tables import Assignment, Organization, Staff
+from pingyi.security import new_token
+from pingyi.services import campaigns as campaign_service
+from pingyi.services.org import upsert_organization, upsert_staff, upsert_unit, upsert_window
+from pingyi.services.questionnaires import ItemSpec, create_questionnaire
+from pingyi.services.users import create_user
+from pingyi.services.writer import NewResponse, write_batch
+
+ORG_CODE = "city-center"
+
+UNITS = [
+    ("realestate", "不动产登记", "Real Estate Registration", "A"),
+    ("social", "社会保障", "Social Security", "B"),
+    ("household", "户政", "Household Registration", "C"),
+    ("market", "市场监管", "Market Regulation", "D"),
+    ("fund", "住房公积金", "Housing Provident Fund", "E"),
+]
+WINDOW_NAMES = ["综合受理", "业务办理", "咨询与出件"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀兰",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "文",
+    "华",
+    "红",
+    "建国",
+    "志强",
+]
+
+PUBLIC_ITEMS = [
+    ItemSpec("attitude", "工作人员的服务态度", "Staff attitude", dimension="服务态度"),
+    ItemSpec("efficiency", "办事效率", "Speed of service", dimension="办事效率"),
+    ItemSpec(
+        "clarity",
+        "告知清楚、一次办成",
+        "Clear guidance, done in one visit",
+        dimension="办事效率",
+        required=False,
+    ),
+]
+COLLEAGUE_ITEMS = [
+    ItemSpec("attitude", "工作态度", "Work attitude", dimension="服务态度"),
+    ItemSpec("ability", "业务能力", "Professional ability", dimension="业务能力"),
+    ItemSpec("teamwork", "协作配合", "Teamwork", dimension="协作配合"),
+    ItemSpec("integrity", "廉洁自律", "Integrity", dimension="廉洁自律"),
+]
+
+
+async def load_demo(
+    admin_password: str | None = None, seed: int = 20261124
+) -> list[tuple[str, str, str]]:
+    """Load the demo; returns the logins created (username, role, password)."""
+    if await Organization.exists().where(Organization.code == ORG_CODE):
+        return []
+    rng = random.Random(seed)
+    org_id = await upsert_organization(
+        ORG_CODE, "某市政务服务中心", "City Government Service Centre"
+    )
+    staff_by_unit: dict[str, list[int]] = {}
+    names = iter(rng.sample([s + g for s in SURNAMES for g in GIVEN], 80))
+    for code, name, name_en, letter in UNITS:
+        unit_id = await upsert_unit(org_id, code, name, name_en, "08:30-12:00,13:30-17:30")
+        staff_by_unit[code] = []
+        windows = [
+            await upsert_window(
+                unit_id,
+                f"{letter}{n:02d}",
+                f"{letter}{n:02d}",
+                f"{name}{label}",
+                f"{name_en} {label_en}",
+            )
+            for n, (label, label_en) in enumerate(
+                zip(WINDOW_NAMES, ["intake", "processing", "enquiries"], strict=True), start=1
+            )
+        ]
+        for n in range(10):
+            leader = n < 2
+            staff_by_unit[code].append(
+                await upsert_staff(
+                    unit_id,
+                    f"{letter}{n + 1:03d}",
+                    next(names),
+                    post_category="management"
+                    if leader
+                    else ("law_enforcement" if code == "market" else "window_service"),
+                    is_leader=leader,
+                    window_id=None if leader else windows[n % 3],
+                )
+            )
+    versions = {
+        "public": await create_questionnaire(
+            "public-2026", "群众满意度评价", "public", PUBLIC_ITEMS
+        ),
+        "peer": await create_questionnaire("peer-2026", "同事互评", "peer", COLLEAGUE_ITEMS),
+        "superior": await create_questionnaire(
+            "superior-2026", "上级评价", "superior", COLLEAGUE_ITEMS
+        ),
+        "self": await create_questionnaire("self-2026", "个人自评", "self", COLLEAGUE_ITEMS),
+    }
+    quality = {sid: rng.gauss(0, 0.45) for ids in staff_by_unit.values() for sid in ids}
+    today = datetime.now(UTC).date()
+    for code, name, start, end, state in (
+        ("2026Q3", "2026年第三季度评议", date(2026, 7, 1), date(2026, 9, 30), "closed"),
+        ("2026Q4", "2026年第四季度评议", date(2026, 10, 1), date(2026, 12, 31), "open"),
+    ):
+        campaign_id = await campaign_service.create_campaign(
+            campaign_service.CampaignSpec(
+                code=code,
+                name=name,
+                series="quarterly",
+                period_start=start,
+                period_end=end,
+                unit_codes=[u[0] for u in UNITS],
+                public_version=versions["public"],
+                peer_version=versions["peer"],
+                superior_version=versions["superior"],
+                self_version=versions["self"],
+            ),
+            actor="demo",
+        )
+        await campaign_service.move(code, "open", "demo")
+        ratings_end = min(
+            datetime.combine(end, datetime.min.time(), UTC),
+            datetime.combine(today, datetime.min.time(), UTC),
+        )
+        await _public_ratings(rng, campaign_id, quality, ratings_end, code == "2026Q4")
+        await _colleague_ratings(rng, campaign_id, quality, inflate_pair=code == "2026Q4")
+        if state == "closed":
+            await campaign_service.move(code, "closed", "demo")
+    logins = []
+    for username, role, extra in (
+        ("admin", "agency_admin", {}),
+        ("hr", "hr", {}),
+        ("leader", "unit_leader", {"unit_code": "realestate"}),
+        ("interviewer", "interviewer", {}),
+        ("staff", "staff", {"staff_code": "A003"}),
+    ):
+        password = admin_password if (admin_password and role == "agency_admin") else new_token(9)
+        await create_user(username, password, role, actor="demo", **extra)
+        logins.append((username, role, password))
+    return logins
+
+
+async def _public_ratings(
+    rng: random.Random,
+    campaign_id: int,
+    quality: dict[int, float],
+    end: datetime,
+    contaminate: bool,
+) -> None:
+    staff = await Staff.select(Staff.id, Staff.window, Staff.unit).where(Staff.window.is_not_null())
+    batch: list[NewResponse] = []
+
+    def add(
+        member: dict[str, Any], level: int, when: datetime, duration: float, device: str
+    ) -> None:
+        answers: list[tuple[str, int | None, str]] = [("overall", level, "")]
+        for item in ("attitude", "efficiency", "clarity"):
+            answers.append((item, max(1, min(5, level + rng.choice((-1, 0, 0, 0, 1)))), ""))
+        batch.append(
+            NewResponse(
+                campaign_id=campaign_id,
+                role="public",
+                channel=rng.choice(("qr", "qr", "device")),
+                answers=answers,
+                window_id=member["window"],
+                ratee_id=member["id"],
+                device=device,
+                client_id=f"demo:{uuid.UUID(int=rng.getrandbits(128))}",
+                submitted_at=when,
+                duration_s=duration,
+            )
+        )
+
+    for _ in range(360):
+        member = rng.choice(staff)
+        mean = 4.2 + quality[member["id"]]
+        level = max(1, min(5, round(rng.gauss(mean, 0.8))))
+        when = end - timedelta(days=rng.uniform(0, 20), hours=0)
+        # UTC hours that fall inside the halls' opening hours in Beijing time (UTC+8).
+        when = when.replace(hour=rng.choice((1, 2, 3, 5, 6, 7, 8)), minute=rng.randrange(60))
+        add(member, level, when, max(4.0, rng.gauss(35, 12)), f"d{rng.getrandbits(40):010x}")
+    if contaminate:
+        stuffed = staff[0]
+        start = end - timedelta(days=2, hours=-2)
+        for i in range(24):  # a ballot-stuffing burst: 24 top ratings from two phones
+            add(
+                stuffed,
+                5,
+                start + timedelta(seconds=15 * i),
+                rng.uniform(3, 6),
+                "burst-a" if i % 2 else "burst-b",
+            )
+        for _ in range(6):  # speeders: one tap and gone
+            member = rng.choice(staff)
+            add(
+                member,
+                rng.choice((1, 5)),
+                end - timedelta(days=rng.uniform(0, 10)),
+                1.0,
+                f"d{rng.getrandbits(40):010x}",
+            )
+    await write_batch(batch)
+
+
+async def _colleague_ratings(
+    rng: random.Random, campaign_id: int, quality: dict[int, float], inflate_pair: bool
+) -> None:
+    key = await campaign_service.rater_key(campaign_id)
+    assignments = await Assignment.select().where(Assignment.campaign == campaign_id)
+    first_unit_staff = sorted({a["rater"] for a in assignments if a["role"] == "peer"})
+    pair = set(first_unit_staff[2:4]) if inflate_pair else set()
+    batch = []
+    for a in assignments:
+        if rng.random() < 0.1:  # some colleagues never respond
+            continue
+        mean = 3.9 + quality[a["ratee"]] + (0.6 if a["role"] == "self" else 0)
+        if a["role"] == "peer" and {a["rater"], a["ratee"]} == pair:
+            mean = 5.2  # 人情分: the two inflate each other
+        answers = [
+            (item, max(1, min(5, round(rng.gauss(mean, 0.6)))), "")
+            for item in ("attitude", "ability", "teamwork", "integrity")
+        ]
+        batch.append(
+            NewResponse(
+                campaign_id=campaign_id,
+                role=a["role"],
+                channel="link",
+                answers=answers,
+                ratee_id=a["ratee"],
+                rater=campaign_service.pseudonym(key, a["rater"]),
+                duration_s=max(8.0, rng.gauss(50, 15)),
+            )
+        )
+    await write_batch(batch)

@@ -1,0 +1,87 @@
+"""Signed links and tokens of the citizen path.
+
+- A window reference `c<campaign>w<window>.<mac>` goes into the static QR code; a
+  changed character breaks the MAC and the page answers 404, never another window.
+- A form token carries what the server needs back from the rating form (where,
+  who, which ticket, when it was rendered, the submission id), signed, so the form
+  needs no cookie and no session and the time spent is measured server-side.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass
+
+from pingyi.security import derive_key, sign, unsign
+from pingyi.settings import get_settings
+
+_REF = re.compile(r"^c(\d{1,9})w(\d{1,9})$")
+
+
+def _key(purpose: str) -> bytes:
+    return derive_key(get_settings().secret_key, purpose)
+
+
+def window_ref(campaign_id: int, window_id: int) -> str:
+    return sign(_key("window-ref"), f"c{campaign_id}w{window_id}")
+
+
+def resolve_window_ref(ref: str) -> tuple[int, int] | None:
+    payload = unsign(_key("window-ref"), ref[:100])
+    match = _REF.match(payload or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def window_url(campaign_id: int, window_id: int) -> str:
+    return f"{get_settings().base_url}/r/{window_ref(campaign_id, window_id)}"
+
+
+def ticket_url(token: str) -> str:
+    return f"{get_settings().base_url}/t/{token}"
+
+
+@dataclass(frozen=True)
+class FormToken:
+    campaign_id: int
+    window_id: int
+    staff_id: int  # 0 when unknown
+    ticket_hash: str  # "" for the static code
+    rendered_at: float
+    submission_id: str
+
+    def encode(self) -> str:
+        payload = (
+            f"{self.campaign_id}~{self.window_id}~{self.staff_id}~{self.ticket_hash}"
+            f"~{self.rendered_at:.3f}~{self.submission_id}"
+        )
+        return sign(_key("rating-form"), payload)
+
+    @classmethod
+    def new(cls, campaign_id: int, window_id: int, staff_id: int, ticket_hash: str) -> FormToken:
+        return cls(campaign_id, window_id, staff_id, ticket_hash, time.time(), uuid.uuid4().hex)
+
+    @classmethod
+    def decode(cls, token: str) -> FormToken | None:
+        payload = unsign(_key("rating-form"), token[:400])
+        if payload is None:
+            return None
+        parts = payload.split("~")
+        if len(parts) != 6:
+            return None
+        try:
+            return cls(
+                int(parts[0]), int(parts[1]), int(parts[2]), parts[3], float(parts[4]), parts[5]
+            )
+        except ValueError:
+            return None
+
+
+def sign_pressure(campaign_id: int, window_id: int) -> str:
+    return sign(_key("pressure-form"), f"c{campaign_id}w{window_id}")
+
+
+def resolve_pressure(token: str) -> tuple[int, int] | None:
+    match = _REF.match(unsign(_key("pressure-form"), token[:100]) or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None

@@ -1,0 +1,230 @@
+"""The write path for ratings: group commit, acknowledge after the commit.
+
+Submissions wait in a queue; one task writes whatever has gathered in one
+transaction and only then answers each waiting request. Many submissions share
+one commit (SQLite allows one writer at a time), yet nobody is told "saved" before
+the data is durable. Idempotency (client ids) and single-use tickets are settled
+inside that same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from pingyi.db.tables import Answer, BadReviewCase, CitizenContact, Response, Ticket
+
+log = logging.getLogger("pingyi.writer")
+
+
+@dataclass
+class BadReviewSpec:
+    unit_id: int
+    reason_category: str
+    reason_text: str
+    contact_due: datetime
+    rectify_due: datetime
+    contact_ciphertext: str = ""
+
+
+@dataclass
+class NewResponse:
+    campaign_id: int
+    role: str
+    channel: str
+    answers: list[tuple[str, int | None, str]]  # (item code, score, text value)
+    version_id: int | None = None
+    window_id: int | None = None
+    ratee_id: int | None = None
+    rater: str = ""
+    device: str = ""
+    ticket_hash: str = ""
+    client_id: str | None = None
+    submitted_at: datetime | None = None
+    duration_s: float | None = None
+    off_hours: bool = False
+    honeypot: bool = False
+    interviewer_id: int | None = None
+    comment: str = ""
+    corrects: str | None = None
+    bad_review: BadReviewSpec | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+@dataclass(frozen=True)
+class Stored:
+    response_id: str
+    created: bool  # False: the same client id was stored before; nothing new written
+    refused: str = ""  # "ticket_used": the ticket was rated already or has expired
+
+
+async def write_batch(items: list[NewResponse]) -> list[Stored]:
+    """Write the batch in one transaction and say what became of each item."""
+    db = Response._meta.db
+    if isinstance(db, SQLiteEngine):
+        transaction = db.transaction(transaction_type=TransactionType.immediate)
+    else:
+        transaction = db.transaction()
+    async with transaction:
+        return await _write(items)
+
+
+async def _write(items: list[NewResponse]) -> list[Stored]:
+    client_ids = [i.client_id for i in items if i.client_id]
+    known: dict[str, str] = {}
+    if client_ids:
+        rows = await Response.select(Response.id, Response.client_id).where(
+            Response.client_id.is_in(client_ids)
+        )
+        known = {r["client_id"]: str(r["id"]) for r in rows}
+    results: list[Stored] = []
+    fresh: list[NewResponse] = []
+    for item in items:
+        if item.client_id and item.client_id in known:
+            results.append(Stored(known[item.client_id], created=False))
+            continue
+        if item.ticket_hash and not await _claim_ticket(item.ticket_hash, item.submitted_at):
+            results.append(Stored("", created=False, refused="ticket_used"))
+            continue
+        if item.client_id:
+            known[item.client_id] = str(item.id)
+        fresh.append(item)
+        results.append(Stored(str(item.id), created=True))
+    if fresh:
+        await Response.insert(*[_response_row(i) for i in fresh])
+        answers = [
+            Answer(response=i.id, item=code, score=score, value=value)
+            for i in fresh
+            for code, score, value in i.answers
+        ]
+        if answers:
+            await Answer.insert(*answers)
+        for item in fresh:
+            if item.bad_review is not None:
+                await _open_case(item)
+    return results
+
+
+async def _claim_ticket(ticket_hash: str, at: datetime | None) -> bool:
+    claimed = (
+        await Ticket.update({Ticket.used: True})
+        .where((Ticket.code == ticket_hash) & Ticket.used.eq(False) & (Ticket.expires_at > at))
+        .returning(Ticket.id)
+    )
+    return bool(claimed)
+
+
+def _response_row(item: NewResponse) -> Response:
+    return Response(
+        id=item.id,
+        campaign=item.campaign_id,
+        questionnaire_version=item.version_id,
+        role=item.role,
+        channel=item.channel,
+        window=item.window_id,
+        ratee=item.ratee_id,
+        rater=item.rater,
+        device=item.device,
+        ticket=item.ticket_hash,
+        client_id=item.client_id,
+        submitted_at=item.submitted_at,
+        duration_s=item.duration_s,
+        off_hours=item.off_hours,
+        honeypot=item.honeypot,
+        interviewer=item.interviewer_id,
+        comment=item.comment,
+        corrects=item.corrects,
+    )
+
+
+async def _open_case(item: NewResponse) -> None:
+    spec = item.bad_review
+    assert spec is not None
+    case = await BadReviewCase.insert(
+        BadReviewCase(
+            response=item.id,
+            campaign=item.campaign_id,
+            unit=spec.unit_id,
+            window=item.window_id,
+            reason_category=spec.reason_category,
+            reason_text=spec.reason_text,
+            opened_at=item.submitted_at,
+            contact_due=spec.contact_due,
+            rectify_due=spec.rectify_due,
+        )
+    )
+    if spec.contact_ciphertext:
+        await CitizenContact.insert(
+            CitizenContact(case=case[0]["id"], ciphertext=spec.contact_ciphertext)
+        )
+
+
+class ResponseWriter:
+    """One writer task per process; `submit` returns once the data is committed."""
+
+    def __init__(self, max_batch: int = 256) -> None:
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[NewResponse, asyncio.Future[Stored]] | None] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="pingyi-response-writer")
+
+    async def stop(self) -> None:
+        if self._queue is not None and self._task is not None:
+            await self._queue.put(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    async def submit(self, item: NewResponse) -> Stored:
+        if self._queue is None:  # not started (CLI, scripts): write directly
+            return (await write_batch([item]))[0]
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        await self._queue.put((item, future))
+        return await future
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                nxt = self._queue.get_nowait()
+                if nxt is None:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[NewResponse, asyncio.Future[Stored]]]) -> None:
+        try:
+            results = await write_batch([item for item, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle_error(batch[0][1], exc)
+                return
+            # One bad row must not sink its neighbours: retry them one by one.
+            log.warning("batch of %d failed (%s); retrying singly", len(batch), type(exc).__name__)
+            for one in batch:
+                await self._commit([one])
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+def _settle_error(future: asyncio.Future[Any], exc: Exception) -> None:
+    if not future.done():
+        future.set_exception(exc)

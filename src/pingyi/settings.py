@@ -1,0 +1,144 @@
+"""One settings object, read once from environment variables with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+# In a checkout (or an editable install) the top-level folders sit two levels above
+# the package; a deployment may place them elsewhere and say so in the environment.
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+LANGUAGES = ("zh-CN", "en")
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    redis_url: str | None
+    base_url: str
+    language: str
+    production: bool
+    cookie_secure: bool
+    templates_dir: Path
+    migrations_dir: Path
+    data_dir: Path
+    ticket_ttl_hours: int = 24
+    login_limit_per_minute: int = 10
+    rate_limit_per_device: int = 5
+    rate_limit_window_s: int = 600
+    rate_limit_per_window: int = 600
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        if self.is_postgres:
+            raise SettingsError("sqlite_path asked for a PostgreSQL database")
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the environment. Raises SettingsError with a plain-language message."""
+    env = os.environ if env is None else env
+    database_url = env.get("PINGYI_DATABASE_URL", "").strip() or "sqlite:///pingyi.db"
+    if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise SettingsError(
+            "PINGYI_DATABASE_URL must start with sqlite:/// or postgresql:// "
+            f"(got {database_url!r})"
+        )
+    # Outside production (demo, development, tests) a missing secret key is generated
+    # and kept in the data folder; production refuses to start without one.
+    production = _flag(env, "PINGYI_PRODUCTION")
+    data_dir = Path(env.get("PINGYI_DATA_DIR") or ".pingyi").resolve()
+    secret_key = env.get("PINGYI_SECRET_KEY", "").strip()
+    if not secret_key:
+        if production:
+            raise SettingsError(
+                "PINGYI_SECRET_KEY is required in production: set it to a long random "
+                "string (for example: python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        secret_key = _dev_secret(data_dir)
+    elif len(secret_key) < 32:
+        raise SettingsError("PINGYI_SECRET_KEY must be at least 32 characters long")
+    language = env.get("PINGYI_LANGUAGE", "zh-CN").strip() or "zh-CN"
+    if language not in LANGUAGES:
+        raise SettingsError(f"PINGYI_LANGUAGE must be one of {', '.join(LANGUAGES)}")
+    templates_dir = Path(env.get("PINGYI_TEMPLATES_DIR") or _PROJECT_ROOT / "templates")
+    migrations_dir = Path(
+        env.get("PINGYI_MIGRATIONS_DIR") or _PROJECT_ROOT / "migrations"
+    ).resolve()
+    return Settings(
+        database_url=database_url,
+        secret_key=secret_key,
+        redis_url=env.get("PINGYI_REDIS_URL", "").strip() or None,
+        base_url=(env.get("PINGYI_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        language=language,
+        production=production,
+        # Behind HTTPS the cookies must be Secure; tests and the demo run on plain http.
+        cookie_secure=_flag(env, "PINGYI_COOKIE_SECURE", default=production),
+        templates_dir=templates_dir.resolve(),
+        migrations_dir=migrations_dir,
+        data_dir=data_dir,
+        ticket_ttl_hours=_int(env, "PINGYI_TICKET_TTL_HOURS", 24),
+        login_limit_per_minute=_int(env, "PINGYI_LOGIN_LIMIT_PER_MINUTE", 10),
+        rate_limit_per_device=_int(env, "PINGYI_RATE_LIMIT_PER_DEVICE", 5),
+        rate_limit_window_s=_int(env, "PINGYI_RATE_LIMIT_WINDOW_S", 600),
+        rate_limit_per_window=_int(env, "PINGYI_RATE_LIMIT_PER_WINDOW", 600),
+    )
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """Outside production a key is generated once and kept in the data dir, so that
+    signed QR codes and sessions survive a restart of the demo."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def check_folders(settings: Settings) -> None:
+    """Fail at start-up, not at the first request, when a folder is missing."""
+    for name, path in (
+        ("PINGYI_TEMPLATES_DIR", settings.templates_dir),
+        ("PINGYI_MIGRATIONS_DIR", settings.migrations_dir),
+    ):
+        if not path.is_dir():
+            raise SettingsError(f"{name}: folder {path} does not exist")

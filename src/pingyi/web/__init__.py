@@ -1,0 +1,1 @@
+"""The web layer: parse, authorise, call a service, render. No SQL, no statistics."""

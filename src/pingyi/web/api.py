@@ -1,0 +1,171 @@
+"""The JSON API: window devices post ratings and ask for tickets (device key); HR
+reads the scoring feed (API key with the hr scope). Documented at /api/docs."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.exceptions import HTTPException, NotAuthorizedException
+
+from pingyi.db.tables import Staff
+from pingyi.qr import qr_png, qr_svg
+from pingyi.services import tickets
+from pingyi.services.devices import device_for_key
+from pingyi.services.public_rating import RatingInput, build_response, validate, window_context
+from pingyi.web.state import limiter_of, settings_of, writer_of
+
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class DeviceRating(msgspec.Struct, forbid_unknown_fields=True):
+    """A rating a citizen tapped on a window device."""
+
+    client_id: uuid.UUID
+    window: Code
+    answers: dict[Code, int]
+    staff: Code | None = None
+    ticket: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    comment: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class RatingStored(msgspec.Struct):
+    id: str
+    created: bool
+
+
+class TicketRequest(msgspec.Struct, forbid_unknown_fields=True):
+    staff: Code | None = None
+
+
+class TicketIssued(msgspec.Struct):
+    url: str
+    expires_at: datetime
+    qr_svg: str
+    qr_png_base64: str
+
+
+class Unprocessable(HTTPException):
+    status_code = 422
+
+
+def _bearer(request: Request[Any, Any, Any]) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+async def _device(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    device = await device_for_key(_bearer(request))
+    if device is None:
+        # Count failures per client: guessing keys gets slower, honest devices don't notice.
+        client = request.client.host if request.client else "unknown"
+        decision = await limiter_of(request).hit(f"badkey:{client}", 20, 60)
+        if not decision.allowed:
+            raise HTTPException(
+                status_code=429,
+                detail="too many failed keys; wait and retry",
+                headers={"Retry-After": str(decision.retry_after_s)},
+            )
+        raise NotAuthorizedException("missing or wrong device key (Authorization: Bearer <key>)")
+    return device
+
+
+async def _staff_id(code: str | None) -> int | None:
+    if not code:
+        return None
+    row = await Staff.select(Staff.id).where(Staff.code == code).first()
+    if row is None:
+        raise Unprocessable(detail="unknown staff code", extra={"field": "staff"})
+    return int(row["id"])
+
+
+class DeviceApi(Controller):
+    path = "/api/v1"
+    tags = ("devices",)
+
+    @post(
+        "/ratings", summary="Store a rating from a window device", responses=None, status_code=201
+    )
+    async def post_rating(
+        self, request: Request[Any, Any, Any], data: DeviceRating
+    ) -> Response[RatingStored]:
+        """Idempotent: the same `client_id` again answers 200 with the same id and
+        stores nothing new. Answers are levels 1-5 keyed by item code; `overall` is
+        required."""
+        device = await _device(request)
+        if data.window != device["window_code"]:
+            raise Unprocessable(
+                detail="this device belongs to another window", extra={"field": "window"}
+            )
+        staff_id = await _staff_id(data.staff)
+        campaign_id = await tickets.open_campaign_for_window(device["window"])
+        ctx = await window_context(campaign_id, device["window"], staff_id) if campaign_id else None
+        if ctx is None or not ctx.is_open:
+            raise HTTPException(status_code=409, detail="no open campaign covers this window")
+        known = {"overall"} | {i["code"] for i in ctx.items}
+        unknown = sorted(set(data.answers) - known)
+        if unknown:
+            raise Unprocessable(
+                detail=f"unknown item code {unknown[0]!r}", extra={"field": f"answers.{unknown[0]}"}
+            )
+        rating = RatingInput(
+            overall=data.answers.get("overall"),
+            items={k: v for k, v in data.answers.items() if k != "overall"},
+            comment=data.comment,
+            reason="other",
+        )
+        errors, answers = validate(rating, ctx.items)
+        if errors:
+            name, reason = next(iter(errors.items()))
+            raise Unprocessable(
+                detail=f"{name}: {reason.rsplit('.', 1)[-1].replace('_', ' ')}",
+                extra={"field": f"answers.{name}"},
+            )
+        ticket_hash = ""
+        if data.ticket:
+            _, ticket = await tickets.lookup(data.ticket)
+            if ticket is None or ticket["window"] != device["window"]:
+                raise Unprocessable(detail="unknown ticket", extra={"field": "ticket"})
+            ticket_hash = ticket["code"]
+        new = build_response(
+            ctx,
+            rating,
+            answers,
+            channel="device",
+            ticket_hash=ticket_hash,
+            client_id=f"dev:{data.client_id}",
+            now=datetime.now(UTC),
+        )
+        stored = await writer_of(request).submit(new)
+        if stored.refused:
+            raise HTTPException(status_code=409, detail="this ticket was rated already or expired")
+        return Response(
+            RatingStored(id=stored.response_id, created=stored.created),
+            status_code=201 if stored.created else 200,
+        )
+
+    @post("/tickets", summary="Issue a single-use rating ticket (一事一评)", status_code=201)
+    async def post_ticket(
+        self, request: Request[Any, Any, Any], data: TicketRequest | None = None
+    ) -> TicketIssued:
+        """Returns the ticket URL and its QR code (SVG, and PNG as base64); the ticket
+        expires after PINGYI_TICKET_TTL_HOURS (default 24) and can be rated once."""
+        device = await _device(request)
+        staff_id = await _staff_id(data.staff if data else None)
+        try:
+            issued = await tickets.issue(
+                device["window"], staff_id, settings_of(request).ticket_ttl_hours
+            )
+        except tickets.TicketError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
+        return TicketIssued(
+            url=issued["url"],
+            expires_at=issued["expires_at"],
+            qr_svg=qr_svg(issued["url"]),
+            qr_png_base64=base64.b64encode(qr_png(issued["url"])).decode(),
+        )

@@ -1,0 +1,122 @@
+"""The litestar application: routes, middleware, templates, sessions, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
+from litestar.stores.redis import RedisStore
+from litestar.template.config import TemplateConfig
+from piccolo.engine import engine_finder
+
+from pingyi import __version__
+from pingyi.ratelimit import make_rate_limiter
+from pingyi.services.writer import ResponseWriter
+from pingyi.settings import Settings, check_folders, get_settings
+from pingyi.web.admin import admin_home
+from pingyi.web.api import DeviceApi
+from pingyi.web.auth import AuthController
+from pingyi.web.citizen import CitizenController
+from pingyi.web.errors import handle_http, handle_unexpected
+from pingyi.web.guards import require_permission
+from pingyi.web.headers import security_headers_middleware
+from pingyi.web.health import healthz
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+# Routes that authenticate by other means than the admin session cookie: the
+# citizen form carries its own signed token, devices and HR use bearer keys.
+CSRF_EXEMPT = ["^/api/", "^/r/", "^/t/", "^/i/", "^/p$", "^/healthz$"]
+
+
+def _session_store(settings: Settings) -> Store:
+    # Shared between workers: Redis when configured, otherwise files on this host.
+    if settings.redis_url:
+        return RedisStore.with_client(url=settings.redis_url, namespace="pingyi-sessions")
+    return FileStore(path=settings.data_dir / "sessions")
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    check_folders(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = engine_finder()
+        # Without a pool every PostgreSQL query opens its own connection (10x slower).
+        if engine is not None and settings.is_postgres:
+            await engine.start_connection_pool(min_size=2, max_size=20)
+        app.state.limiter = make_rate_limiter(settings.redis_url)
+        app.state.writer = ResponseWriter()
+        await app.state.writer.start()
+        try:
+            yield
+        finally:
+            await app.state.writer.stop()
+            await app.state.limiter.close()
+            if engine is not None and settings.is_postgres:
+                await engine.close_connection_pool()
+
+    admin = Router(path="/", route_handlers=[admin_home], guards=[require_permission])
+    app = Litestar(
+        route_handlers=[
+            healthz,
+            AuthController,
+            CitizenController,
+            DeviceApi,
+            admin,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], include_in_schema=False
+            ),
+        ],
+        lifespan=[lifespan],
+        middleware=[security_headers_middleware, _session_config(settings).middleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.cookie_secure,
+            cookie_httponly=True,
+            cookie_samesite="strict",
+            exclude=CSRF_EXEMPT,
+        ),
+        stores={"sessions": _session_store(settings)},
+        template_config=TemplateConfig(
+            directory=settings.templates_dir, engine=JinjaTemplateEngine
+        ),
+        openapi_config=OpenAPIConfig(
+            title="pingyi API",
+            version=__version__,
+            path="/api/docs",
+            description="Device ratings, service tickets and the HR scoring feed.",
+        ),
+        exception_handlers={HTTPException: handle_http, Exception: handle_unexpected},
+        debug=False,
+    )
+    app.state.settings = settings
+    return app
+
+
+def _session_config(settings: Settings) -> ServerSideSessionConfig:
+    return ServerSideSessionConfig(
+        key="pingyi_session",
+        max_age=8 * 3600,
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+        store="sessions",
+        exclude=CSRF_EXEMPT,
+    )
+
+
+def app_factory() -> Litestar:
+    """Entry point for the ASGI server (`pingyi.web.app:app_factory`, factory mode)."""
+    return create_app()

@@ -1,0 +1,224 @@
+"""The citizen's rating pages: a static window code (/r/<ref>) or a one-service
+ticket (/t/<token>). Opening a link never records anything; only the POST does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Template
+
+from pingyi.i18n import translate
+from pingyi.services import tickets
+from pingyi.services.fingerprint import fingerprint
+from pingyi.services.links import FormToken, resolve_pressure, resolve_window_ref, sign_pressure
+from pingyi.services.public_rating import (
+    REASONS,
+    WindowContext,
+    build_response,
+    rating_input_from_form,
+    validate,
+    window_context,
+)
+from pingyi.services.reports import record_pressure
+from pingyi.web.rendering import render, request_language
+from pingyi.web.state import limiter_of, settings_of, writer_of
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _notice(request: Request[Any, Any, Any], key: str, status: int) -> Template:
+    return render(
+        request,
+        "citizen/notice.html",
+        status_code=status,
+        message=translate(key, request_language(request)),
+    )
+
+
+def _form(
+    request: Request[Any, Any, Any],
+    ctx: WindowContext,
+    token: FormToken,
+    action: str,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str = "",
+    status: int = 200,
+) -> Template:
+    lang = request_language(request)
+    english = lang == "en"
+    return render(
+        request,
+        "citizen/rate.html",
+        status_code=status,
+        unit_name=(ctx.unit["name_en"] if english and ctx.unit["name_en"] else ctx.unit["name"]),
+        window=ctx.window,
+        window_name=(
+            ctx.window["name_en"] if english and ctx.window["name_en"] else ctx.window["name"]
+        ),
+        staff=ctx.staff,
+        items=ctx.items,
+        reasons=REASONS,
+        token=token.encode(),
+        action=action,
+        values=values or {},
+        errors=errors or {},
+        message=message,
+    )
+
+
+async def _submit(
+    request: Request[Any, Any, Any],
+    data: dict[str, Any],
+    campaign_id: int,
+    window_id: int,
+    ticket_hash: str,
+    action: str,
+) -> Template:
+    lang = request_language(request)
+    token = FormToken.decode(str(data.get("token") or ""))
+    valid_token = token is not None and (token.campaign_id, token.window_id, token.ticket_hash) == (
+        campaign_id,
+        window_id,
+        ticket_hash,
+    )
+    staff_id = token.staff_id if token and valid_token else 0
+    ctx = await window_context(campaign_id, window_id, staff_id or None)
+    if ctx is None:
+        return _notice(request, "notice.bad_link", 404)
+    if not ctx.is_open:
+        return _notice(request, "notice.closed", 410)
+    values = {k: v for k, v in data.items() if isinstance(v, str) and k not in ("token", "contact")}
+    if token is None or not valid_token:
+        # The form's signature is wrong or from elsewhere: show a fresh form, keep
+        # what was entered, store nothing.
+        fresh = FormToken.new(
+            campaign_id, window_id, ctx.staff["id"] if ctx.staff else 0, ticket_hash
+        )
+        return _form(
+            request,
+            ctx,
+            fresh,
+            action,
+            values,
+            {},
+            translate("rate.error.expired_form", lang),
+            status=400,
+        )
+    rating = rating_input_from_form(data, ctx.items)
+    errors, answers = validate(rating, ctx.items)
+    if errors:
+        return _form(
+            request, ctx, token, action, {**values, "contact": rating.contact}, errors, status=400
+        )
+    now = datetime.now(UTC)
+    client_ip = request.client.host if request.client else ""
+    device = await fingerprint(client_ip, request.headers.get("user-agent", ""), now.date())
+    settings = settings_of(request)
+    limiter = limiter_of(request)
+    for key, limit in (
+        (f"dev:{device}", settings.rate_limit_per_device),
+        (f"win:{window_id}", settings.rate_limit_per_window),
+    ):
+        decision = await limiter.hit(key, limit, settings.rate_limit_window_s)
+        if not decision.allowed:
+            page = _form(
+                request,
+                ctx,
+                token,
+                action,
+                {**values, "contact": rating.contact},
+                {},
+                translate("error.rate_limited", lang, seconds=decision.retry_after_s),
+                status=429,
+            )
+            page.headers["Retry-After"] = str(decision.retry_after_s)
+            return page
+    new = build_response(
+        ctx,
+        rating,
+        answers,
+        channel="ticket" if ticket_hash else "qr",
+        device=device,
+        ticket_hash=ticket_hash,
+        client_id=f"web:{token.submission_id}",
+        duration_s=max(0.0, now.timestamp() - token.rendered_at),
+        now=now,
+    )
+    stored = await writer_of(request).submit(new)
+    if stored.refused:
+        return _notice(request, "notice.ticket_used", 410)
+    return render(
+        request,
+        "citizen/thanks.html",
+        bad_review=new.bad_review is not None,
+        pressure_action="/p",
+        pressure_token=sign_pressure(campaign_id, window_id),
+    )
+
+
+class CitizenController(Controller):
+    path = ""
+    include_in_schema = False
+
+    @get("/r/{ref:str}")
+    async def window_page(self, request: Request[Any, Any, Any], ref: str) -> Template:
+        resolved = resolve_window_ref(ref)
+        ctx = await window_context(*resolved) if resolved else None
+        if ctx is None:
+            return _notice(request, "notice.bad_link", 404)
+        if not ctx.is_open:
+            return _notice(request, "notice.closed", 410)
+        token = FormToken.new(
+            ctx.campaign["id"], ctx.window["id"], ctx.staff["id"] if ctx.staff else 0, ""
+        )
+        return _form(request, ctx, token, f"/r/{ref}")
+
+    @post("/r/{ref:str}", status_code=200)
+    async def window_submit(
+        self, request: Request[Any, Any, Any], ref: str, data: Form
+    ) -> Template:
+        resolved = resolve_window_ref(ref)
+        if resolved is None:
+            return _notice(request, "notice.bad_link", 404)
+        return await _submit(request, data, resolved[0], resolved[1], "", f"/r/{ref}")
+
+    @get("/t/{token:str}")
+    async def ticket_page(self, request: Request[Any, Any, Any], token: str) -> Template:
+        state, ticket = await tickets.lookup(token)
+        if ticket is None or state != "valid":
+            return _notice(request, tickets.NOTICE[state], tickets.STATUS[state])
+        ctx = await window_context(ticket["campaign"], ticket["window"], ticket["staff"])
+        if ctx is None:
+            return _notice(request, "notice.bad_link", 404)
+        if not ctx.is_open:
+            return _notice(request, "notice.closed", 410)
+        form = FormToken.new(
+            ctx.campaign["id"], ctx.window["id"], ticket["staff"] or 0, ticket["code"]
+        )
+        return _form(request, ctx, form, f"/t/{token}")
+
+    @post("/t/{token:str}", status_code=200)
+    async def ticket_submit(
+        self, request: Request[Any, Any, Any], token: str, data: Form
+    ) -> Template:
+        state, ticket = await tickets.lookup(token)
+        if ticket is None or state not in ("valid", "used"):
+            return _notice(request, tickets.NOTICE[state], tickets.STATUS[state])
+        # A used ticket still reaches the writer: a retry of the very submission that
+        # used it must get its thank-you page again, anything else a polite refusal.
+        return await _submit(
+            request, data, ticket["campaign"], ticket["window"], ticket["code"], f"/t/{token}"
+        )
+
+    @post("/p", status_code=200)
+    async def pressure_report(self, request: Request[Any, Any, Any], data: Form) -> Template:
+        resolved = resolve_pressure(str(data.get("token") or ""))
+        if resolved is None:
+            return _notice(request, "notice.bad_link", 400)
+        await record_pressure(resolved[0], resolved[1], str(data.get("text") or "")[:500])
+        return _notice(request, "pressure.thanks", 200)
