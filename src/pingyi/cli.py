@@ -149,5 +149,207 @@ def demo(password: str | None) -> None:
     click.echo(f"Open {settings.base_url}/login")
 
 
+@main.command()
+@click.option("--campaign", "campaign_code", required=True, help="Campaign code, e.g. 2026Q4.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV file to write (name, unit, link).",
+)
+@click.option(
+    "--all", "everyone", is_flag=True, help="Everyone, not only those who have not responded yet."
+)
+def invitations(campaign_code: str, out_path: str, everyone: bool) -> None:
+    """Issue one-time rating links for peers, superiors and self-assessment.
+
+    Links are stored only as hashes, so each export issues fresh links and the
+    person's earlier unused link stops working. Run it again later to send
+    reminders: by default it lists only people who have not responded yet.
+    """
+    import csv
+
+    from pingyi.services.campaigns import CampaignError
+    from pingyi.services.peer import issue_invitations
+
+    try:
+        links = run(issue_invitations(campaign_code, only_unused=not everyone))
+    except CampaignError as exc:
+        fail(str(exc))
+    with open(out_path, "w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["工号", "姓名", "单位", "评议链接"])
+        for link in links:
+            writer.writerow([link.staff_code, link.name, link.unit, link.url])
+    click.echo(f"Wrote {len(links)} links to {out_path}. Treat the file like passwords.")
+
+
+class _TqdmProgress:
+    """Maps the engine's (stage, fraction) callbacks onto one progress bar."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=1000, unit="‰", bar_format="{desc:<22} {bar} {percentage:3.0f}%", file=sys.stderr
+        )
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        self.bar.set_description_str(stage)
+        self.bar.update(max(0, int(fraction * 1000) - self.bar.n))
+
+    def close(self) -> None:
+        self.bar.update(1000 - self.bar.n)
+        self.bar.close()
+
+
+@main.command()
+@click.argument("ratings", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for scores.csv, flags.csv and report.html.",
+)
+@click.option(
+    "--tickets",
+    "tickets_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Optional CSV ratee,hour,served from the queue system.",
+)
+@click.option("--k", default=3, show_default=True, help="Minimum distinct raters to report.")
+def clean(ratings: str, out_dir: str, tickets_path: str | None, k: int) -> None:
+    """Clean a ratings file (DESIGN.md section 5 format) from any source.
+
+    Writes OUT/scores.csv, OUT/flags.csv and OUT/report.html; on bad input it stops
+    with the row and column at fault and leaves OUT untouched.
+    """
+    from pingyi.cleaning import AggregateConfig, CleaningConfig, CleaningInputError, clean_file
+
+    progress = _TqdmProgress()
+    try:
+        clean_file(
+            ratings,
+            out_dir,
+            CleaningConfig(aggregate=AggregateConfig(k=k)),
+            ticket_counts_path=tickets_path,
+            progress=progress,
+        )
+    except CleaningInputError as exc:
+        progress.bar.close()
+        fail(f"{ratings}: {exc}")
+    progress.close()
+    click.echo(f"Wrote {out_dir}/scores.csv, flags.csv and report.html")
+
+
+@main.group()
+def campaign() -> None:
+    """Move a campaign through draft -> open -> closed -> cleaned -> published."""
+
+
+def _move(code: str, target: str) -> None:
+    from pingyi.services.campaigns import CampaignError, move
+
+    try:
+        run(move(code, target, "cli"))
+    except CampaignError as exc:
+        fail(str(exc))
+    click.echo(f"Campaign {code} is now {target}.")
+
+
+@campaign.command("open")
+@click.argument("code")
+def campaign_open(code: str) -> None:
+    """Open a campaign: build who-rates-whom and start accepting ratings."""
+    _move(code, "open")
+
+
+@campaign.command("close")
+@click.argument("code")
+def campaign_close(code: str) -> None:
+    """Close a campaign: links and codes stop accepting ratings."""
+    _move(code, "closed")
+
+
+@campaign.command("clean")
+@click.argument("code")
+def campaign_clean(code: str) -> None:
+    """Run the statistical cleaning on a closed campaign (again: a new revision)."""
+    from pingyi.services.campaigns import CampaignError
+    from pingyi.services.cleaning_run import run_cleaning
+
+    progress = _TqdmProgress()
+    try:
+        summary = run(run_cleaning(code, "cli", progress=progress))
+    except CampaignError as exc:
+        progress.bar.close()
+        fail(str(exc))
+    progress.close()
+    flags = ", ".join(f"{k} {v}" for k, v in sorted(summary["flags"].items())) or "none"
+    click.echo(
+        f"Revision {summary['revision']}: {summary['responses']} responses, "
+        f"{summary['flagged_responses']} flagged ({flags})."
+    )
+
+
+@main.group()
+def device() -> None:
+    """Window rating devices (评价器)."""
+
+
+@device.command("add")
+@click.option("--window", "window_code", required=True, help="Code of the window it serves.")
+@click.option("--name", default="", help="A label, e.g. the device's serial number.")
+def device_add(window_code: str, name: str) -> None:
+    """Register a device and print its key once (only a hash is kept)."""
+    from pingyi.services.devices import CredentialError, add_device
+
+    try:
+        key = run(add_device(window_code, name))
+    except CredentialError as exc:
+        fail(str(exc))
+    click.echo(key)
+
+
+@main.group()
+def apikey() -> None:
+    """API keys for systems that read the scoring feed."""
+
+
+@apikey.command("add")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, default=["hr"], show_default=True)
+def apikey_add(name: str, scopes: tuple[str, ...]) -> None:
+    """Create an API key and print it once (only a hash is kept)."""
+    from pingyi.services.devices import CredentialError, add_api_key
+
+    try:
+        key = run(add_api_key(name, list(scopes)))
+    except CredentialError as exc:
+        fail(str(exc))
+    click.echo(key)
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain: any change made behind the application's back shows."""
+    from pingyi.services.audit import verify_chain
+
+    check = run(verify_chain())
+    if not check.ok:
+        fail(
+            f"Audit log broken at event {check.broken_at}: {check.problem} "
+            f"({check.checked} events before it are intact)."
+        )
+    click.echo(f"Audit log intact: {check.checked} events.")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -89,6 +89,45 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "页面已过期，请再次提交。",
         "This page had expired; please submit again.",
     ),
+    "peer.title": ("评议", "Colleague evaluation"),
+    "peer.intro": (
+        "{name}，您好！请对下列人员逐项评价。您的评价匿名保存：任何人（包括人事部门和被评价人）"
+        "都看不到是谁给出的评价；不足 {k} 人评价的结果不予显示。",
+        "Hello {name}. Please rate each person below. Your ratings are stored anonymously: "
+        "nobody, HR and the person rated included, can see who gave them, and results from "
+        "fewer than {k} raters are never shown.",
+    ),
+    "peer.role.self": ("自我评价", "Self-assessment"),
+    "peer.role.superior": ("对下属的评价", "Your team members"),
+    "peer.role.peer": ("同事互评", "Your colleagues"),
+    "peer.comment": ("评语（选填）", "Comment (optional)"),
+    "peer.submit_one": ("提交对此人的评价", "Submit for this person"),
+    "peer.submit_all": ("全部提交", "Submit all"),
+    "peer.save": ("暂存，稍后继续", "Save and continue later"),
+    "peer.saved": (
+        "已暂存。您可以稍后用同一链接继续。",
+        "Saved. Use the same link to continue later.",
+    ),
+    "peer.stored": ("已提交 {n} 份评价，谢谢！", "{n} evaluations submitted. Thank you!"),
+    "peer.done": ("已提交", "Submitted"),
+    "peer.all_done": (
+        "您已完成全部评价，谢谢！",
+        "You have completed every evaluation. Thank you!",
+    ),
+    "peer.error.nothing": (
+        "请先完成至少一人的评价。",
+        "Please complete at least one person first.",
+    ),
+    "peer.error.form": ("页面已过期，请重新提交。", "The page had expired; please submit again."),
+    "peer.unknown": (
+        "链接无效，请核对链接或联系评估机构。",
+        "This link is not valid. Please check it or contact the agency.",
+    ),
+    "peer.revoked": (
+        "此链接已停用，请使用最新收到的链接。",
+        "This link has been replaced. Please use the newest link you received.",
+    ),
+    "peer.closed": ("本次评议未开放或已结束。", "This evaluation is not open."),
     "thanks.title": ("感谢您的评价", "Thank you for your rating"),
     "thanks.body": ("您的评价已提交。", "Your rating has been received."),
     "thanks.followup": (

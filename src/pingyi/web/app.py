@@ -30,6 +30,7 @@ from pingyi.web.citizen import CitizenController
 from pingyi.web.errors import handle_http, handle_unexpected
 from pingyi.web.guards import require_permission
 from pingyi.web.headers import security_headers_middleware
+from pingyi.web.peer import PeerController
 from pingyi.web.health import healthz
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             healthz,
             AuthController,
             CitizenController,
+            PeerController,
             DeviceApi,
             admin,
             create_static_files_router(

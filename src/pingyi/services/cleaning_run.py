@@ -1,0 +1,189 @@
+"""A campaign's cleaning run: the pure engine (`pingyi.cleaning`) fed from the
+database, its decisions stored as flags, overrides honoured on every re-run.
+
+Raters and ratees enter the engine in one pseudonym namespace (HMAC with the
+campaign key), so reciprocal ratings can be found; the results are mapped back to
+staff and windows here, and only the agency sees rater pseudonyms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pingyi import cleaning
+from pingyi.cleaning.report import render_report
+from pingyi.db.tables import Answer, CleaningRun, Flag, Override, Response, Staff
+from pingyi.services import audit
+from pingyi.services.campaigns import get_campaign, move, pseudonym, rater_key
+
+Progress = Callable[[str, float], None]
+
+
+async def _records(
+    campaign_id: int, key: bytes
+) -> tuple[list[dict[str, Any]], set[str], dict[str, str]]:
+    """Answer rows in the DESIGN.md section 5 shape, the honeypot response ids, and a
+    map from the engine's ratee names back to readable ones."""
+    responses = await Response.select(
+        Response.id,
+        Response.role,
+        Response.channel,
+        Response.rater,
+        Response.ratee,
+        Response.window,
+        Response.device,
+        Response.ticket,
+        Response.submitted_at,
+        Response.duration_s,
+        Response.honeypot,
+    ).where(Response.campaign == campaign_id)
+    by_id = {r["id"]: r for r in responses}
+    staff = {s["id"]: s["code"] for s in await Staff.select(Staff.id, Staff.code)}
+    names: dict[str, str] = {}
+
+    def ratee_name(row: dict[str, Any]) -> str:
+        if row["ratee"] is not None:
+            name = pseudonym(key, row["ratee"])
+            names[name] = f"staff:{staff.get(row['ratee'], row['ratee'])}"
+        else:
+            name = f"window:{row['window']}"
+            names[name] = name
+        return name
+
+    answers = await Answer.select(Answer.response, Answer.item, Answer.score).where(
+        Answer.response.is_in(list(by_id) or [None]) & Answer.score.is_not_null()
+    )
+    records = []
+    for answer in answers:
+        row = by_id[answer["response"]]
+        records.append(
+            {
+                "response_id": str(row["id"]),
+                "role": row["role"],
+                "rater": row["rater"],
+                "ratee": ratee_name(row),
+                "item": answer["item"],
+                "score": answer["score"],
+                "submitted_at": row["submitted_at"],
+                "duration_s": row["duration_s"],
+                "device": row["device"],
+                "ticket": row["ticket"],
+                "channel": row["channel"],
+            }
+        )
+    honeypot = {str(r["id"]) for r in responses if r["honeypot"]}
+    return records, honeypot, names
+
+
+async def run_cleaning(
+    campaign_code: str, actor: str, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Clean a closed (or already cleaned) campaign; returns the run's summary."""
+    campaign = await get_campaign(campaign_code)
+    key = await rater_key(campaign["id"])
+    records, honeypot, names = await _records(campaign["id"], key)
+    overrides = [
+        (o["reason"], o["response_id"] or o["rater"])
+        for o in await Override.select().where(Override.campaign == campaign["id"])
+    ]
+    config = cleaning.CleaningConfig(
+        aggregate=cleaning.AggregateConfig(k=int(campaign["k"])),
+    )
+    ratings = cleaning.Ratings.from_records(records)
+    # Move first: an illegal move (e.g. an open campaign) must stop before any work.
+    await move(campaign_code, "cleaned", actor)
+    result = cleaning.clean(
+        ratings, config, overrides=overrides, progress=progress, honeypot=honeypot
+    )
+    last = (
+        await CleaningRun.select(CleaningRun.revision)
+        .where(CleaningRun.campaign == campaign["id"])
+        .order_by(CleaningRun.revision, ascending=False)
+        .first()
+    )
+    revision = (last["revision"] + 1) if last else 1
+    scores = [
+        {**dataclasses.asdict(s), "ratee": names.get(s.ratee, s.ratee)} for s in result.scores
+    ]
+    by_reason = result.flags_by_reason(include_overridden=False)
+    summary = {
+        "answers": len(records),
+        "responses": len({r["response_id"] for r in records}),
+        "flags": by_reason,
+        "groups": len(result.groups),
+        "flagged_responses": len(
+            {f.response_id for f in result.flags if f.response_id and not f.overridden}
+        ),
+    }
+    report = render_report(result)
+    async with Flag._meta.db.transaction():
+        await CleaningRun.insert(
+            CleaningRun(
+                campaign=campaign["id"],
+                revision=revision,
+                ran_by=actor,
+                summary=summary,
+                scores=scores,
+                report_html=report,
+                ran_at=datetime.now(UTC),
+            )
+        )
+        if result.flags:
+            await Flag.insert(
+                *[
+                    Flag(
+                        campaign=campaign["id"],
+                        revision=revision,
+                        response_id=f.response_id,
+                        rater=f.rater,
+                        ratee=names.get(f.ratee, f.ratee),
+                        reason=f.reason,
+                        action=f.action,
+                        weight=f.weight,
+                        detail=f.detail,
+                        overridden=f.overridden,
+                    )
+                    for f in result.flags
+                ]
+            )
+    await audit.record(
+        actor,
+        "campaign.clean_run",
+        f"campaign:{campaign_code}",
+        after={"revision": revision, **summary},
+    )
+    return {"revision": revision, **summary}
+
+
+async def override(campaign_code: str, flag_id: int, note: str, actor: str) -> None:
+    """Void one decision; it stays void on every later run."""
+    note = note.strip()
+    if len(note) < 4:
+        raise ValueError("explain the override in a sentence")
+    campaign = await get_campaign(campaign_code)
+    flag = (
+        await Flag.select().where((Flag.id == flag_id) & (Flag.campaign == campaign["id"])).first()
+    )
+    if flag is None:
+        raise ValueError("no such flag in this campaign")
+    await Override.insert(
+        Override(
+            campaign=campaign["id"],
+            reason=flag["reason"],
+            response_id=flag["response_id"],
+            rater=flag["rater"] if not flag["response_id"] else "",
+            note=note,
+            by_user=actor,
+        )
+    )
+    await Flag.update({Flag.overridden: True}).where(Flag.id == flag_id)
+    await audit.record(
+        actor,
+        "flag.override",
+        f"campaign:{campaign_code}",
+        before={"reason": flag["reason"], "action": flag["action"], "weight": flag["weight"]},
+        after={"overridden": True, "note": note},
+    )

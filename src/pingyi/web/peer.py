@@ -1,0 +1,114 @@
+"""The one-time-link pages of peers, superiors and self-assessment (/i/<token>).
+
+Nothing here logs or echoes the token: it is a password in a URL.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Template
+
+from pingyi.i18n import translate
+from pingyi.services import peer
+from pingyi.web.rendering import render, request_language
+
+STATES = {
+    "unknown": ("peer.unknown", 404),
+    "revoked": ("peer.revoked", 410),
+    "closed": ("peer.closed", 410),
+}
+
+
+def _sheet_page(
+    request: Request[Any, Any, Any],
+    sheet: peer.Sheet,
+    token: str,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    message: str = "",
+    is_error: bool = False,
+    status: int = 200,
+) -> Template:
+    return render(
+        request,
+        "peer/sheet.html",
+        status_code=status,
+        sheet=sheet,
+        action=f"/i/{token}",
+        form_token=peer.form_token(sheet.invitation_id),
+        values=values,
+        errors=errors or {},
+        message=message,
+        is_error=is_error,
+        k=sheet.campaign.get("k", 3),
+    )
+
+
+class PeerController(Controller):
+    path = "/i"
+    include_in_schema = False
+
+    @get("/{token:str}")
+    async def sheet(self, request: Request[Any, Any, Any], token: str) -> Template:
+        state, sheet = await peer.open_invitation(token)
+        if sheet is None:
+            key, status = STATES[state]
+            return render(
+                request,
+                "citizen/notice.html",
+                status_code=status,
+                message=translate(key, request_language(request)),
+            )
+        return _sheet_page(request, sheet, token, sheet.draft)
+
+    @post("/{token:str}", status_code=200)
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        token: str,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template:
+        lang = request_language(request)
+        state, sheet = await peer.open_invitation(token)
+        if sheet is None:
+            key, status = STATES[state]
+            return render(
+                request, "citizen/notice.html", status_code=status, message=translate(key, lang)
+            )
+        values = {k: v for k, v in data.items() if isinstance(v, str)}
+        started = peer.rendered_at(values.get("form", ""), sheet.invitation_id)
+        if started is None:
+            return _sheet_page(
+                request,
+                sheet,
+                token,
+                values,
+                message=translate("peer.error.form", lang),
+                is_error=True,
+                status=400,
+            )
+        outcome = await peer.save_or_submit(sheet, values, values.get("submit", "save"), started)
+        _, sheet = await peer.open_invitation(token)
+        assert sheet is not None
+        if outcome.errors:
+            message_key = outcome.errors.pop("_", "rate.error.summary")
+            return _sheet_page(
+                request,
+                sheet,
+                token,
+                values,
+                outcome.errors,
+                translate(message_key, lang),
+                is_error=True,
+                status=400,
+            )
+        message = (
+            translate("peer.saved", lang)
+            if outcome.saved
+            else translate("peer.stored", lang, n=outcome.stored)
+        )
+        return _sheet_page(request, sheet, token, sheet.draft, message=message)
