@@ -190,8 +190,12 @@ def _marker(k: int, x: float, y: float, colour: str) -> str:
     if k % 3 == 0:
         return f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3' fill='{colour}'/>"
     if k % 3 == 1:
-        return f"<rect x='{x - 3:.1f}' y='{y - 3:.1f}' width='6' height='6' fill='#fff' stroke='{colour}'/>"
-    return f"<path d='M{x:.1f},{y - 4:.1f} L{x + 4:.1f},{y + 3:.1f} L{x - 4:.1f},{y + 3:.1f} Z' fill='{colour}'/>"
+        return (
+            f"<rect x='{x - 3:.1f}' y='{y - 3:.1f}' width='6' height='6' fill='#fff' "
+            f"stroke='{colour}'/>"
+        )
+    triangle = f"M{x:.1f},{y - 4:.1f} L{x + 4:.1f},{y + 3:.1f} L{x - 4:.1f},{y + 3:.1f} Z"
+    return f"<path d='{triangle}' fill='{colour}'/>"
 
 
 def graph(

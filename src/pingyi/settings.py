@@ -54,6 +54,7 @@ class Settings:
     rate_limit_per_device: int = 5
     rate_limit_window_s: int = 600
     rate_limit_per_window: int = 600
+    callback_role: str = "unit_leader"
 
     @property
     def is_postgres(self) -> bool:
@@ -113,7 +114,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_per_device=_int(env, "PINGYI_RATE_LIMIT_PER_DEVICE", 5),
         rate_limit_window_s=_int(env, "PINGYI_RATE_LIMIT_WINDOW_S", 600),
         rate_limit_per_window=_int(env, "PINGYI_RATE_LIMIT_PER_WINDOW", 600),
+        callback_role=_callback_role(env.get("PINGYI_CALLBACK_ROLE", "unit_leader")),
     )
+
+
+def _callback_role(value: str) -> str:
+    """Who may read a citizen's call-back contact: the unit leader or the agency."""
+    value = value.strip() or "unit_leader"
+    if value not in ("unit_leader", "agency_admin"):
+        raise SettingsError("PINGYI_CALLBACK_ROLE must be unit_leader or agency_admin")
+    return value
 
 
 def _dev_secret(data_dir: Path) -> str:

@@ -27,11 +27,15 @@ from pingyi.web.admin import admin_home
 from pingyi.web.api import DeviceApi
 from pingyi.web.auth import AuthController
 from pingyi.web.citizen import CitizenController
+from pingyi.web.console_campaigns import CAMPAIGN_HANDLERS
+from pingyi.web.console_cases import CASE_HANDLERS
+from pingyi.web.console_org import ORG_HANDLERS
+from pingyi.web.console_setup import SETUP_HANDLERS
 from pingyi.web.errors import handle_http, handle_unexpected
 from pingyi.web.guards import require_permission
 from pingyi.web.headers import security_headers_middleware
-from pingyi.web.peer import PeerController
 from pingyi.web.health import healthz
+from pingyi.web.peer import PeerController
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -44,7 +48,9 @@ def _session_store(settings: Settings) -> Store:
     # Shared between workers: Redis when configured, otherwise files on this host.
     if settings.redis_url:
         return RedisStore.with_client(url=settings.redis_url, namespace="pingyi-sessions")
-    return FileStore(path=settings.data_dir / "sessions")
+    folder = settings.data_dir / "sessions"
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileStore(path=folder)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -68,7 +74,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             if engine is not None and settings.is_postgres:
                 await engine.close_connection_pool()
 
-    admin = Router(path="/", route_handlers=[admin_home], guards=[require_permission])
+    admin = Router(
+        path="/", route_handlers=[admin_home, *SETUP_HANDLERS, *CAMPAIGN_HANDLERS, *ORG_HANDLERS, *CASE_HANDLERS], guards=[require_permission]
+    )
     app = Litestar(
         route_handlers=[
             healthz,

@@ -33,7 +33,7 @@ def _is_api(request: Request[Any, Any, Any]) -> bool:
 
 
 def _database_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, ConnectionError | OSError):
+    if isinstance(exc, ConnectionError | TimeoutError):
         return True
     if isinstance(exc, sqlite3.OperationalError):
         return "locked" in str(exc) or "unable to open" in str(exc)

@@ -1,0 +1,87 @@
+"""pingyi.cleaning — the pure cleaning engine (numpy, scipy, scikit-learn; no web, no DB).
+
+Input
+    ``Ratings``: one campaign's answers as parallel numpy arrays with the DESIGN.md
+    section 5 columns (response_id, role, rater, ratee, item, score, submitted_at as UTC
+    epoch seconds or NaN, duration_s or NaN, device, ticket, channel). Build it with
+    ``Ratings.from_records(dicts)``, ``Ratings.from_columns(mapping)`` or
+    ``read_ratings_csv(path)``; bad input raises ``CleaningInputError`` naming the row
+    (1-based data row; the file line is one more) and the column.
+
+Run
+    ``clean(ratings, config=CleaningConfig(), overrides=(), ticket_counts=None,
+    progress=None, honeypot=None) -> CleaningResult``
+
+    - ``overrides``: pairs ``(reason, response_id or rater)`` meaning "this decision is
+      void"; the flag is still emitted with ``overridden=True`` but changes nothing.
+    - ``ticket_counts``: ``{(ratee, hour_start_epoch_s): served}`` from the queue
+      system (``read_ticket_counts(path)`` reads a CSV ratee,hour,served).
+    - ``honeypot``: response ids that answered a hidden honeypot item.
+    - ``progress(stage, fraction)``: called often; ``fraction`` is the overall share of
+      the run done (0..1, non-decreasing), ``stage`` the current stage name.
+
+    Stages: screening (DUPLICATE, BOT, SPEEDER, STRAIGHTLINE, OFF_HOURS, BURST) ->
+    rater effects (LENIENT/SEVERE adjust; CENTRAL, HALO, MISFIT downweight) ->
+    collusion (RECIPROCAL, CLIQUE exclude the mutual ratings) -> outliers (OUTLIER
+    downweight) -> aggregation per ratee and role (``ScoreRow``). A response's weight is
+    the minimum over its live flags; adjustments subtract the rater's bias. Responses
+    with channel ``default`` never count in any aggregate (counted in the report).
+    The score of a response is its ``overall`` item when present, else its item mean.
+
+Output
+    ``CleaningResult.flags`` (``Flag``: response_id, rater, ratee, reason, action,
+    weight, detail, overridden, shift; rater-level flags have an empty response_id),
+    ``.scores`` (``ScoreRow``, the scores.csv columns), ``.groups``
+    (``CollusionGroup``), ``.rater_bias`` (rater -> bias). ``write_outputs(result, dir)``
+    writes scores.csv, flags.csv and report.html atomically; ``clean_file(csv, dir,
+    config, ticket_counts_path, progress)`` is read + clean + write.
+"""
+
+from .config import (
+    AggregateConfig,
+    CleaningConfig,
+    CollusionConfig,
+    OpeningHours,
+    OutlierConfig,
+    RaterEffectsConfig,
+    ScreeningConfig,
+)
+from .io import clean_file, read_ratings_csv, read_ticket_counts, write_outputs
+from .pipeline import clean
+from .report import REASON_EXPLANATIONS
+from .types import (
+    ACTIONS,
+    COLUMNS,
+    REASONS,
+    CleaningInputError,
+    CleaningResult,
+    CollusionGroup,
+    Flag,
+    Ratings,
+    ScoreRow,
+)
+
+__all__ = [
+    "ACTIONS",
+    "COLUMNS",
+    "REASONS",
+    "REASON_EXPLANATIONS",
+    "AggregateConfig",
+    "CleaningConfig",
+    "CleaningInputError",
+    "CleaningResult",
+    "CollusionConfig",
+    "CollusionGroup",
+    "Flag",
+    "OpeningHours",
+    "OutlierConfig",
+    "RaterEffectsConfig",
+    "Ratings",
+    "ScoreRow",
+    "ScreeningConfig",
+    "clean",
+    "clean_file",
+    "read_ratings_csv",
+    "read_ticket_counts",
+    "write_outputs",
+]

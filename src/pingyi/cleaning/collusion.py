@@ -1,0 +1,227 @@
+"""Stage 3: collusion (人情分) on the graph of rating residuals.
+
+An edge u -> v carries how far u's rating of v sits above v's consensus (median of the
+ratings v received), beyond u's own habit (u's median deviation from consensus).
+Reciprocal inflation is a pair whose edges both point up; a clique is a small group,
+found by greedy peeling of a dense subgraph, whose members inflate each other while
+everyone else rates them normally. A group is judged against its OUTSIDE ratings only:
+consensus from non-members and habit towards non-members, so a large clique cannot
+hide by moving its own consensus. Members' mutual ratings are excluded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from .config import CleaningConfig, CollusionConfig
+from .ledger import Ledger
+from .rater_effects import RaterModel
+from .responses import ResponseTable, group_median
+from .types import CollusionGroup
+
+
+class ResidualGraph:
+    """Ratings between people (rater pseudonym == ratee name) with their residuals."""
+
+    def __init__(self, table: ResponseTable, model: RaterModel, mask: np.ndarray) -> None:
+        rows = np.flatnonzero(mask)
+        n = len(table.ratees)
+        self.n = n
+        value = table.score[rows] - model.intercept[rows]
+        v = table.ratee_code[rows]
+        u = table.person_code_of_rater[table.rater_code[rows]]
+        consensus = group_median(v, value, n)
+        deviation = value - consensus[v]
+        habit = group_median(table.rater_code[rows], deviation, len(table.raters))
+        self.rows, self.u, self.v, self.value = rows, u, v, value
+        self.deviation = deviation
+        self.residual = deviation - habit[table.rater_code[rows]]
+        self.by_v = np.argsort(v, kind="stable")
+        self.v_bounds = np.searchsorted(v[self.by_v], np.arange(n + 1))
+        people = np.flatnonzero(u >= 0)
+        self.by_u = people[np.argsort(u[people], kind="stable")]
+        self.u_bounds = np.searchsorted(u[self.by_u], np.arange(n + 1))
+
+    def pair_means(self) -> tuple[np.ndarray, np.ndarray]:
+        """(keys u*n+v, mean residual) for every directed pair of people."""
+        keep = (self.u >= 0) & (self.u != self.v)
+        key = self.u[keep].astype(np.int64) * self.n + self.v[keep]
+        keys, inverse = np.unique(key, return_inverse=True)
+        mean = np.bincount(inverse, weights=self.residual[keep]) / np.bincount(inverse)
+        return keys, mean
+
+    def group_edges(self, group: list[int]) -> dict[tuple[int, int], float]:
+        """Residuals of members' mutual ratings against outside consensus and habit."""
+        members = np.array(group)
+        cons_out: dict[int, float] = {}
+        habit_out: dict[int, float] = {}
+        for m in group:
+            received = self.by_v[self.v_bounds[m] : self.v_bounds[m + 1]]
+            outside = received[~np.isin(self.u[received], members)]
+            pool = outside if len(outside) else received
+            cons_out[m] = float(np.median(self.value[pool])) if len(pool) else 0.0
+            given = self.by_u[self.u_bounds[m] : self.u_bounds[m + 1]]
+            outside = given[~np.isin(self.v[given], members)]
+            habit_out[m] = float(np.median(self.deviation[outside])) if len(outside) else 0.0
+        sums: dict[tuple[int, int], list[float]] = {}
+        for m in group:
+            given = self.by_u[self.u_bounds[m] : self.u_bounds[m + 1]]
+            for k in given[np.isin(self.v[given], members) & (self.v[given] != m)].tolist():
+                o = int(self.v[k])
+                sums.setdefault((m, o), []).append(self.value[k] - cons_out[o] - habit_out[m])
+        return {pair: float(np.mean(vals)) for pair, vals in sums.items()}
+
+    def mutual_rows(self, group: list[int]) -> np.ndarray:
+        inside = np.isin(self.u, group) & np.isin(self.v, group) & (self.u != self.v)
+        return np.sort(self.rows[inside])
+
+    def outside_residual(self, group: list[int]) -> float:
+        outside = ~np.isin(self.u, group) & np.isin(self.v, group)
+        return float(np.mean(self.residual[outside])) if outside.any() else float("nan")
+
+
+def _mutual_pairs(
+    graph: ResidualGraph,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs u < v who rated each other: (u, v, residual u->v, residual v->u)."""
+    n = graph.n
+    keys, mean = graph.pair_means()
+    u, v = keys // n, keys % n
+    back = np.minimum(np.searchsorted(keys, v * n + u), max(len(keys) - 1, 0))
+    mutual = (keys[back] == v * n + u) & (u < v) if len(keys) else np.zeros(0, bool)
+    return u[mutual], v[mutual], mean[mutual], mean[back[mutual]]
+
+
+def _find_cliques(
+    graph: ResidualGraph, c: CollusionConfig
+) -> list[tuple[list[int], dict[tuple[int, int], float]]]:
+    u, v, uv, vu = _mutual_pairs(graph)
+    # loose undirected edges link candidate groups; each group is then judged whole
+    loose = (uv + vu) / 2 >= c.clique_edge
+    cu, cv = u[loose], v[loose]
+    adjacency = sparse.coo_matrix((np.ones(len(cu)), (cu, cv)), shape=(graph.n, graph.n))
+    _, label = connected_components(adjacency, directed=False)
+    touched = np.unique(np.concatenate([cu, cv]))
+    cliques = []
+    for comp in np.unique(label[touched]).tolist():
+        members = touched[label[touched] == comp].tolist()
+        if len(members) >= 3:
+            core = _peel(members, graph, c.clique_threshold, c.clique_member_min, c.max_clique_size)
+            if core:
+                cliques.append(core)
+    return cliques
+
+
+def detect_collusion(
+    table: ResponseTable, model: RaterModel, cfg: CleaningConfig, ledger: Ledger
+) -> list[CollusionGroup]:
+    c = cfg.collusion
+    mask = model.mask.copy()
+    found: list[tuple[str, list[int], dict[tuple[int, int], float], np.ndarray, float]] = []
+    # cliques first, again after each exclusion: a clique's own ratings move the medians
+    # its neighbours are judged by, so the rest is judged as if it had never rated
+    for _ in range(3):
+        graph = ResidualGraph(table, model, mask)
+        cliques = _find_cliques(graph, c)
+        for members, edges in cliques:
+            rows = graph.mutual_rows(members)
+            found.append(("CLIQUE", members, edges, rows, graph.outside_residual(members)))
+            mask[rows] = False
+        if not cliques:
+            break
+    # pairs on global residuals: one inflated rating barely moves a median, and leaving
+    # the partner out of the consensus would favour every pair, honest ones too. Again
+    # repeated, so pairs are judged without the ratings already found collusive.
+    for _ in range(3):
+        graph = ResidualGraph(table, model, mask)
+        u, v, uv, vu = _mutual_pairs(graph)
+        pair = ((uv + vu) / 2 >= c.pair_threshold) & (np.minimum(uv, vu) >= c.pair_min_edge)
+        if not pair.any():
+            break
+        for a, b, ab, ba in zip(
+            u[pair].tolist(), v[pair].tolist(), uv[pair].tolist(), vu[pair].tolist(), strict=True
+        ):
+            rows = graph.mutual_rows([a, b])
+            found.append(
+                (
+                    "RECIPROCAL",
+                    [a, b],
+                    {(a, b): ab, (b, a): ba},
+                    rows,
+                    graph.outside_residual([a, b]),
+                )
+            )
+            mask[rows] = False
+
+    result: list[CollusionGroup] = []
+    found.sort(key=lambda g: [str(table.ratees[m]) for m in g[1]])
+    for kind, members, edges, rows, mean_out in found:
+        names = [str(table.ratees[m]) for m in members]
+        mean_in = float(np.mean(list(edges.values())))
+        result.append(
+            CollusionGroup(
+                kind=kind,
+                members=names,
+                n_mutual_ratings=len(rows),
+                mean_inside_residual=round(mean_in, 3),
+                mean_outside_residual=round(mean_out, 3),
+                edges=[
+                    (str(table.ratees[a]), str(table.ratees[b]), round(r, 3))
+                    for (a, b), r in sorted(edges.items())
+                ],
+            )
+        )
+        if kind == "RECIPROCAL":
+            a, b = names
+            ab, ba = edges[(members[0], members[1])], edges[(members[1], members[0])]
+            detail = (
+                f"{a} 与 {b} 互评：{a} 给 {b} 的评分比他人共识高 {ab:.2f} 分，"
+                f"{b} 给 {a} 高 {ba:.2f} 分，而其他人给两人的评分平均仅偏离 {mean_out:+.2f} 分；"
+                "二人互评不计入"
+            )
+        else:
+            detail = (
+                f"{len(names)} 人小团体（{'、'.join(names)}）互评平均比团体外共识高 "
+                f"{mean_in:.2f} 分，而团体外的人给他们的评分平均仅偏离 {mean_out:+.2f} 分；"
+                "团体内互评不计入"
+            )
+        ledger.add_response_flags(kind, "exclude", rows, 0.0, [detail] * len(rows))
+    return result
+
+
+def _peel(
+    members: list[int],
+    graph: ResidualGraph,
+    group_min: float,
+    member_min: float,
+    max_size: int,
+) -> tuple[list[int], dict[tuple[int, int], float]] | None:
+    """Greedy peeling: drop the member least inflated by the rest until the group holds.
+
+    A group holds when most member pairs rated each other both ways, their mutual
+    ratings average at least ``group_min`` above outside consensus, and every member's
+    ratings to and from the others average at least ``member_min``.
+    """
+    group = sorted(members)
+    while len(group) >= 3:
+        edges = graph.group_edges(group) if len(group) <= 4 * max_size else {}
+        scores = []
+        for m in group:
+            mine = [r for (a, b), r in edges.items() if m in (a, b)]
+            scores.append(float(np.mean(mine)) if mine else -np.inf)
+        both_ways = sum(1 for (a, b) in edges if a < b and (b, a) in edges)
+        dense = both_ways >= 0.7 * len(group) * (len(group) - 1) / 2
+        if (
+            dense
+            and len(group) <= max_size
+            and np.mean(list(edges.values())) >= group_min
+            and min(scores) >= member_min
+        ):
+            return group, edges
+        if not edges:  # too big to judge as a whole: drop the least connected first
+            group.pop(len(group) - 1)
+            continue
+        group.pop(min(range(len(group)), key=lambda k: (scores[k], group[k])))
+    return None

@@ -1,0 +1,150 @@
+"""One row per response (questionnaire), built from the answer rows, plus group helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .types import OVERALL_ITEM, CleaningInputError, Ratings
+
+
+def factorize(values: np.ndarray, empty_is_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (codes, sorted uniques); codes index the uniques, -1 for '' if asked.
+
+    A dict pass is much faster than sorting a million Python strings; only the uniques
+    are sorted, so codes do not depend on row order.
+    """
+    seen: dict[str, int] = {}
+    raw = np.fromiter((seen.setdefault(v, len(seen)) for v in values), np.int64, len(values))
+    uniques = np.array(list(seen), dtype=object)
+    order = np.argsort(uniques.astype(str), kind="stable") if len(uniques) else np.array([], int)
+    rank = np.empty(len(uniques), np.int64)
+    rank[order] = np.arange(len(uniques))
+    codes = rank[raw] if len(raw) else raw
+    uniques = uniques[order]
+    if empty_is_missing and len(uniques) and uniques[0] == "":
+        codes = codes - 1  # '' sorts first
+        uniques = uniques[1:]
+    return codes, uniques
+
+
+def group_median(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Median of ``values`` per group id (NaN for empty groups), vectorised."""
+    out = np.full(n_groups, np.nan)
+    if len(values) == 0:
+        return out
+    order = np.lexsort((values, group))
+    g, v = group[order], values[order]
+    counts = np.bincount(g, minlength=n_groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    has = counts > 0
+    lo = starts[has] + (counts[has] - 1) // 2
+    hi = starts[has] + counts[has] // 2
+    out[has] = (v[lo] + v[hi]) / 2.0
+    return out
+
+
+@dataclass
+class ResponseTable:
+    """Per-response arrays (index = position in ``ids``, sorted by response id)."""
+
+    ids: np.ndarray
+    role: np.ndarray  # str
+    rater: np.ndarray  # str, '' unknown
+    rater_code: np.ndarray  # -1 unknown
+    raters: np.ndarray  # rater code -> pseudonym
+    ratee: np.ndarray
+    ratee_code: np.ndarray
+    ratees: np.ndarray
+    person_code_of_rater: np.ndarray  # rater code -> ratee code of the same pseudonym, or -1
+    t: np.ndarray  # UTC epoch seconds, NaN missing
+    duration: np.ndarray
+    device_code: np.ndarray  # -1 unknown
+    ticket: np.ndarray
+    ticket_code: np.ndarray  # -1 none
+    channel: np.ndarray
+    score: np.ndarray  # overall item if present, else mean of items
+    overall: np.ndarray  # NaN when there is no overall item
+    n_items: np.ndarray
+    item_sd: np.ndarray  # population sd of item scores within the form
+    straight: np.ndarray  # bool: all items identical
+    self_rated: np.ndarray  # bool: the rater pseudonym is the ratee (only right for role self)
+    # answer rows, sorted by response then item
+    answer_response: np.ndarray
+    answer_score: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def build_responses(ratings: Ratings) -> ResponseTable:
+    """Collapses answers into responses; raises on a repeated (response, item) answer."""
+    resp_code, ids = factorize(ratings.response_id)
+    item_code, _ = factorize(ratings.item)
+    order = np.lexsort((item_code, resp_code))
+    r_sorted, i_sorted = resp_code[order], item_code[order]
+    repeated = np.flatnonzero((r_sorted[1:] == r_sorted[:-1]) & (i_sorted[1:] == i_sorted[:-1]))
+    if repeated.size:
+        row = int(order[repeated[0] + 1]) + 1
+        raise CleaningInputError(
+            f"row {row}, column 'item': item {ratings.item[row - 1]!r} answered twice in "
+            f"response {ratings.response_id[row - 1]!r}",
+            row,
+            "item",
+        )
+    n = len(ids)
+    first = order[np.concatenate(([0], np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1))]
+    first = first if n else np.array([], dtype=np.int64)
+    score_rows = ratings.score[order]
+    n_items = np.bincount(r_sorted, minlength=n)
+    sums = np.bincount(r_sorted, weights=score_rows, minlength=n)
+    squares = np.bincount(r_sorted, weights=score_rows**2, minlength=n)
+    mean = sums / np.maximum(n_items, 1)
+    item_sd = np.sqrt(np.maximum(squares / np.maximum(n_items, 1) - mean**2, 0.0))
+    item_sd[item_sd < 1e-9] = 0.0
+    item_max = np.full(n, -np.inf)
+    item_min = np.full(n, np.inf)
+    np.maximum.at(item_max, r_sorted, score_rows)
+    np.minimum.at(item_min, r_sorted, score_rows)
+    overall = np.full(n, np.nan)
+    is_overall = ratings.item[order] == OVERALL_ITEM
+    overall[r_sorted[is_overall]] = score_rows[is_overall]
+    score = np.where(np.isnan(overall), mean, overall)
+
+    rater = ratings.rater[first]
+    ratee = ratings.ratee[first]
+    rater_code, raters = factorize(rater, empty_is_missing=True)
+    ratee_code, ratees = factorize(ratee)
+    lookup = {name: i for i, name in enumerate(ratees.tolist())}
+    person = np.array([lookup.get(name, -1) for name in raters.tolist()], dtype=np.int64)
+    device_code, _ = factorize(ratings.device[first], empty_is_missing=True)
+    ticket = ratings.ticket[first]
+    ticket_code, _ = factorize(ticket, empty_is_missing=True)
+    return ResponseTable(
+        ids=ids,
+        role=ratings.role[first],
+        rater=rater,
+        rater_code=rater_code,
+        raters=raters,
+        ratee=ratee,
+        ratee_code=ratee_code,
+        ratees=ratees,
+        person_code_of_rater=person,
+        t=ratings.submitted_at[first],
+        duration=ratings.duration_s[first],
+        device_code=device_code,
+        ticket=ticket,
+        ticket_code=ticket_code,
+        channel=ratings.channel[first],
+        score=score,
+        overall=overall,
+        n_items=n_items,
+        item_sd=item_sd,
+        straight=(item_max - item_min) < 1e-9,
+        self_rated=(rater_code >= 0) & (person[np.maximum(rater_code, 0)] == ratee_code)
+        if len(person)
+        else np.zeros(n, bool),
+        answer_response=r_sorted,
+        answer_score=score_rows,
+    )

@@ -1,0 +1,145 @@
+"""Console: bad-review work orders (差评核实整改) and interview entry (访谈录入)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+
+from pingyi.db.tables import Campaign
+from pingyi.i18n import translate
+from pingyi.services import cases
+from pingyi.services.public_rating import (
+    REASONS,
+    build_response,
+    rating_input_from_form,
+    validate,
+    window_context,
+)
+from pingyi.web.console_campaigns import Form, campaign_windows
+from pingyi.web.guards import current_user
+from pingyi.web.rendering import render, request_language
+from pingyi.web.state import settings_of, writer_of
+
+
+def _user(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    user = current_user(request)
+    assert user is not None  # the guard ran first
+    return user
+
+
+@get("/admin/cases", opt={"permission": "case.handle"})
+async def case_list(request: Request[Any, Any, Any]) -> Template:
+    user = _user(request)
+    state = request.query_params.get("state")
+    return render(request, "admin/cases.html", cases=await cases.list_cases(user, state),
+                  per_unit=await cases.overdue_per_unit() if user["role"] == "agency_admin"
+                  else [], state=state or "")
+
+
+async def _case(request: Request[Any, Any, Any], case_id: int) -> dict[str, Any]:
+    try:
+        return await cases.get_case(_user(request), case_id)
+    except cases.CaseError as exc:
+        raise NotFoundException(str(exc)) from exc
+
+
+def _case_page(request: Request[Any, Any, Any], case: dict[str, Any], contact: str | None = None,
+               error: str = "", status: int = 200, values: dict[str, Any] | None = None
+               ) -> Template:
+    user = _user(request)
+    return render(request, "admin/case.html", status_code=status, case=case, contact=contact,
+                  error=error, values=values or {}, verifications=cases.VERIFICATIONS,
+                  may_read=cases.may_read_contact(user, settings_of(request).callback_role))
+
+
+@get("/admin/cases/{case_id:int}", opt={"permission": "case.handle"})
+async def case_detail(request: Request[Any, Any, Any], case_id: int) -> Template:
+    return _case_page(request, await _case(request, case_id))
+
+
+@post("/admin/cases/{case_id:int}/contact", opt={"permission": "case.handle"})
+async def case_contact(request: Request[Any, Any, Any], case_id: int) -> Template:
+    case = await _case(request, case_id)
+    try:
+        contact = await cases.read_contact(_user(request), case_id,
+                                           settings_of(request).callback_role)
+    except cases.CaseError as exc:
+        return _case_page(request, case, error=str(exc), status=403)
+    return _case_page(request, case, contact=contact or "—")
+
+
+@post("/admin/cases/{case_id:int}/contacted", opt={"permission": "case.handle"})
+async def case_contacted(request: Request[Any, Any, Any], case_id: int) -> Redirect:
+    await _case(request, case_id)
+    await cases.record_contact(_user(request), case_id)
+    return Redirect(f"/admin/cases/{case_id}")
+
+
+@post("/admin/cases/{case_id:int}/close", opt={"permission": "case.handle"})
+async def case_close(request: Request[Any, Any, Any], case_id: int, data: Form
+                     ) -> Template | Redirect:
+    case = await _case(request, case_id)
+    form = {k: v for k, v in data.items() if isinstance(v, str)}
+    try:
+        await cases.close_case(_user(request), case_id, form)
+    except cases.CaseError as exc:
+        return _case_page(request, case, error=str(exc), status=400, values=form)
+    return Redirect(f"/admin/cases/{case_id}")
+
+
+@get("/admin/interview", opt={"permission": "interview.enter"})
+async def interview_start(request: Request[Any, Any, Any]) -> Template:
+    open_campaigns = await Campaign.select(Campaign.id, Campaign.code, Campaign.name).where(
+        Campaign.state == "open")
+    choices = [(c, await campaign_windows(c["id"])) for c in open_campaigns]
+    return render(request, "admin/interview_start.html", choices=choices)
+
+
+async def _interview_ctx(campaign_id: int, window_id: int) -> Any:
+    ctx = await window_context(campaign_id, window_id)
+    if ctx is None or not ctx.is_open:
+        raise NotFoundException("no open campaign for this window")
+    return ctx
+
+
+def _interview_form(request: Request[Any, Any, Any], ctx: Any, values: dict[str, Any],
+                    errors: dict[str, str], message: str = "", status: int = 200) -> Template:
+    return render(request, "admin/interview.html", status_code=status, ctx=ctx, items=ctx.items,
+                  submission=uuid.uuid4().hex,
+                  reasons=REASONS, values=values, errors=errors, message=message,
+                  action=f"/admin/interview/{ctx.campaign['id']}/{ctx.window['id']}")
+
+
+@get("/admin/interview/{campaign_id:int}/{window_id:int}",
+     opt={"permission": "interview.enter"})
+async def interview_form(request: Request[Any, Any, Any], campaign_id: int, window_id: int
+                         ) -> Template:
+    return _interview_form(request, await _interview_ctx(campaign_id, window_id), {}, {})
+
+
+@post("/admin/interview/{campaign_id:int}/{window_id:int}",
+      opt={"permission": "interview.enter"})
+async def interview_submit(request: Request[Any, Any, Any], campaign_id: int, window_id: int,
+                           data: Form) -> Template:
+    ctx = await _interview_ctx(campaign_id, window_id)
+    values = {k: v for k, v in data.items() if isinstance(v, str)}
+    rating = rating_input_from_form(values, ctx.items)
+    errors, answers = validate(rating, ctx.items)
+    if errors:
+        return _interview_form(request, ctx, values, errors, status=400)
+    channel = "paper" if values.get("channel") == "paper" else "interview"
+    user = _user(request)
+    new = build_response(ctx, rating, answers, channel=channel, interviewer_id=user["id"],
+                         client_id=f"iv:{values.get('submission', '')[:40]}"
+                         if values.get("submission") else None)
+    await writer_of(request).submit(new)
+    return _interview_form(request, ctx, {}, {},
+                           message=translate("interview.saved", request_language(request)))
+
+
+CASE_HANDLERS = [case_list, case_detail, case_contact, case_contacted, case_close,
+                 interview_start, interview_form, interview_submit]

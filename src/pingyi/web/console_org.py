@@ -1,0 +1,87 @@
+"""Console: organisation structure (import from CSV/XLSX, list, edit) and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.response import Redirect, Response, Template
+
+from pingyi.db.tables import POST_CATEGORIES, AuditEvent, ServiceWindow, Staff, Unit
+from pingyi.services import audit
+from pingyi.services.org_import import import_org, template_csv
+from pingyi.web.console_campaigns import Form, _actor
+from pingyi.web.rendering import render
+
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+@get("/admin/org", opt={"permission": "org.manage"})
+async def org_page(request: Request[Any, Any, Any]) -> Template:
+    units = await Unit.select().order_by(Unit.code)
+    windows = await ServiceWindow.select(ServiceWindow.all_columns(),
+                                         ServiceWindow.unit.code.as_alias("unit_code")
+                                         ).order_by(ServiceWindow.code)
+    staff = await Staff.select(Staff.all_columns(), Staff.unit.code.as_alias("unit_code"),
+                               Staff.window.code.as_alias("window_code")).order_by(Staff.code)
+    return render(request, "admin/org.html", units=units, windows=windows, staff=staff,
+                  categories=POST_CATEGORIES)
+
+
+@get("/admin/org/template.csv", opt={"permission": "org.manage"})
+async def org_template() -> Response[bytes]:
+    return Response(template_csv(), media_type="text/csv", headers={
+        "content-disposition": 'attachment; filename="pingyi-org-template.csv"'})
+
+
+@post("/admin/org/import", opt={"permission": "org.manage"}, request_max_body_size=MAX_UPLOAD)
+async def org_import(
+    request: Request[Any, Any, Any],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Template | Redirect:
+    upload = data.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return render(request, "admin/org_import.html", status_code=400,
+                      errors=[(0, "choose a CSV or XLSX file first")], report=None)
+    content = await upload.read()
+    report = await import_org(upload.filename, content, _actor(request))
+    return render(request, "admin/org_import.html", status_code=200 if report.ok else 400,
+                  errors=report.errors, report=report)
+
+
+@post("/admin/org/staff/{staff_id:int}", opt={"permission": "org.manage"})
+async def staff_edit(request: Request[Any, Any, Any], staff_id: int, data: Form) -> Redirect:
+    before = await Staff.select().where(Staff.id == staff_id).first()
+    if before is None:
+        raise NotFoundException("no such staff member")
+    category = str(data.get("post_category", before["post_category"]))
+    changes = {
+        "name": str(data.get("name", before["name"])).strip()[:100] or before["name"],
+        "post_category": category if category in POST_CATEGORIES else before["post_category"],
+        "is_leader": data.get("is_leader") == "on",
+        "active": data.get("active") == "on",
+    }
+    await Staff.update(changes).where(Staff.id == staff_id)
+    await audit.record(_actor(request), "staff.edit", f"staff:{before['code']}",
+                       before={k: before[k] for k in changes}, after=changes)
+    return Redirect("/admin/org")
+
+
+@get("/admin/audit", opt={"permission": "audit.view"})
+async def audit_page(request: Request[Any, Any, Any], actor: str | None = None,
+                     action: str | None = None) -> Template:
+    query = AuditEvent.select().order_by(AuditEvent.seq, ascending=False).limit(300)
+    if actor:
+        query = query.where(AuditEvent.actor == actor[:64])
+    if action:
+        query = query.where(AuditEvent.action.like(f"{action[:60]}%"))
+    check = await audit.verify_chain()
+    return render(request, "admin/audit.html", events=await query.output(load_json=True),
+                  check=check, actor=actor or "", action=action or "")
+
+
+ORG_HANDLERS = [org_page, org_template, org_import, staff_edit, audit_page]
