@@ -98,7 +98,8 @@ async def test_full_flow_save_resume_submit_retry(client: Any) -> None:
     done = await client.post(path, data=one)
     assert done.status_code == 200 and "已提交 1 份" in done.text
     used = await Invitation.select(Invitation.used).where(
-        Invitation.staff == campaign["staff"]["u1-S2"])
+        Invitation.staff == campaign["staff"]["u1-S2"]
+    )
     assert [row["used"] for row in used] == [True]
     # The same POST again stores nothing new.
     await client.post(path, data=one)

@@ -91,15 +91,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "campaign.assigned": ("应评", "Assigned"),
     "campaign.submitted": ("已评", "Submitted"),
     "org.import": ("导入组织机构", "Import the organisation"),
-    "org.template": ("下载模板（CSV，可用 Excel 打开）", "Download the template (CSV, opens in Excel)"),
+    "org.template": (
+        "下载模板（CSV，可用 Excel 打开）",
+        "Download the template (CSV, opens in Excel)",
+    ),
     "org.file": ("CSV 或 XLSX 文件", "CSV or XLSX file"),
     "org.import_button": ("检查并导入", "Check and import"),
     "org.import_failed": (
         "文件有误，未导入任何数据。请修改以下各行后重新上传：",
         "The file has problems; nothing was imported. Fix these rows and upload again:",
     ),
-    "org.import_done": ("已导入：单位 {units} 个，窗口 {windows} 个，人员 {staff} 名。",
-                        "Imported {units} units, {windows} windows and {staff} staff."),
+    "org.import_done": (
+        "已导入：单位 {units} 个，窗口 {windows} 个，人员 {staff} 名。",
+        "Imported {units} units, {windows} windows and {staff} staff.",
+    ),
     "org.row": ("行号", "Row"),
     "org.problem": ("问题", "Problem"),
     "org.units": ("单位", "Units"),
@@ -114,8 +119,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "post.management": ("综合管理类", "Management"),
     "save": ("保存", "Save"),
     "filter": ("筛选", "Filter"),
-    "audit.intact": ("哈希链完整：{n} 条记录均未被改动。", "Hash chain intact: {n} events unchanged."),
-    "audit.broken": ("哈希链在第 {seq} 条断裂：{problem}", "Hash chain broken at event {seq}: {problem}"),
+    "audit.intact": (
+        "哈希链完整：{n} 条记录均未被改动。",
+        "Hash chain intact: {n} events unchanged.",
+    ),
+    "audit.broken": (
+        "哈希链在第 {seq} 条断裂：{problem}",
+        "Hash chain broken at event {seq}: {problem}",
+    ),
     "audit.when": ("时间", "When"),
     "audit.actor": ("操作人", "Who"),
     "audit.action": ("操作", "What"),
@@ -131,8 +142,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "case.contact": ("回访联系方式", "Call-back contact"),
     "case.show_contact": ("查看联系方式", "Show the contact"),
     "case.audited": ("每次查看都会记入审计日志", "Every view is recorded in the audit log"),
-    "case.contact_hidden": ("群众留有联系方式，仅指定的回访角色可见。",
-                            "The citizen left a contact, visible only to the call-back role."),
+    "case.contact_hidden": (
+        "群众留有联系方式，仅指定的回访角色可见。",
+        "The citizen left a contact, visible only to the call-back role.",
+    ),
     "case.mark_contacted": ("已首次联系", "Mark as contacted"),
     "case.close": ("核实整改完毕，结案", "Close the case"),
     "case.verification": ("核实结论", "Verification"),
@@ -148,9 +161,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "handling.3": ("满意", "Satisfied"),
     "handling.2": ("基本满意", "Fairly satisfied"),
     "handling.1": ("不满意", "Dissatisfied"),
-    "interview.help": ("为街头或电话访谈的群众代为录入评价；录入记录会标明访谈员。",
-                       "Enter a street or phone interview on a citizen's behalf; the entry "
-                       "records the interviewer."),
+    "interview.help": (
+        "为街头或电话访谈的群众代为录入评价；录入记录会标明访谈员。",
+        "Enter a street or phone interview on a citizen's behalf; the entry "
+        "records the interviewer.",
+    ),
     "interview.channel": ("方式", "Method"),
     "interview.street": ("访谈（街头/电话）", "Interview (street/phone)"),
     "interview.paper": ("纸质问卷", "Paper questionnaire"),

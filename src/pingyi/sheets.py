@@ -36,11 +36,17 @@ def render_sheets_pdf(sheets: list[WindowSheet]) -> bytes:
         pdf.setFont(FONT, 30)
         pdf.drawCentredString(width / 2, height - 3 * cm, sheet.hall)
         pdf.setFont(FONT, 24)
-        pdf.drawCentredString(width / 2, height - 4.6 * cm,
-                              f"{sheet.window_number}  {sheet.window_name}")
+        pdf.drawCentredString(
+            width / 2, height - 4.6 * cm, f"{sheet.window_number}  {sheet.window_name}"
+        )
         size = 11 * cm
-        pdf.drawImage(ImageReader(io.BytesIO(qr_png(sheet.url))), (width - size) / 2,
-                      height - 5.8 * cm - size, size, size)
+        pdf.drawImage(
+            ImageReader(io.BytesIO(qr_png(sheet.url))),
+            (width - size) / 2,
+            height - 5.8 * cm - size,
+            size,
+            size,
+        )
         pdf.setFont(FONT, 22)
         pdf.drawCentredString(width / 2, height - 7.2 * cm - size, sheet.instruction)
         if sheet.campaign_name:

@@ -33,11 +33,17 @@ def is_overdue(case: dict[str, Any], now: datetime) -> bool:
 
 
 async def list_cases(user: dict[str, Any], state: str | None = None) -> list[dict[str, Any]]:
-    query = BadReviewCase.select(
-        BadReviewCase.all_columns(), BadReviewCase.unit.name.as_alias("unit_name"),
-        BadReviewCase.window.number.as_alias("window_number"),
-        BadReviewCase.window.name.as_alias("window_name"),
-    ).where(_scope(user)).order_by(BadReviewCase.opened_at, ascending=False).limit(500)
+    query = (
+        BadReviewCase.select(
+            BadReviewCase.all_columns(),
+            BadReviewCase.unit.name.as_alias("unit_name"),
+            BadReviewCase.window.number.as_alias("window_number"),
+            BadReviewCase.window.name.as_alias("window_name"),
+        )
+        .where(_scope(user))
+        .order_by(BadReviewCase.opened_at, ascending=False)
+        .limit(500)
+    )
     if state in ("open", "closed"):
         query = query.where(BadReviewCase.state == state)
     rows = await query
@@ -49,35 +55,44 @@ async def escalate_overdue() -> int:
     """Mark overdue open cases as escalated; returns how many were newly escalated."""
     now = datetime.now(UTC)
     rows = await BadReviewCase.select().where(
-        (BadReviewCase.state != "closed") & BadReviewCase.escalated.eq(False))
+        (BadReviewCase.state != "closed") & BadReviewCase.escalated.eq(False)
+    )
     late = [r["id"] for r in rows if is_overdue(r, now)]
     if late:
         await BadReviewCase.update({BadReviewCase.escalated: True}).where(
-            BadReviewCase.id.is_in(late))
+            BadReviewCase.id.is_in(late)
+        )
         await audit.record("system", "case.escalate", "cases", after={"ids": late})
     return len(late)
 
 
 async def overdue_per_unit() -> list[dict[str, Any]]:
     now = datetime.now(UTC)
-    rows = await BadReviewCase.select(BadReviewCase.all_columns(),
-                                      BadReviewCase.unit.name.as_alias("unit_name"))
+    rows = await BadReviewCase.select(
+        BadReviewCase.all_columns(), BadReviewCase.unit.name.as_alias("unit_name")
+    )
     counts: dict[str, list[int]] = {}
     for r in rows:
         entry = counts.setdefault(r["unit_name"], [0, 0, 0])
         entry[0] += 1
         entry[1] += int(r["state"] != "closed")
         entry[2] += int(is_overdue(r, now))
-    return [{"unit": u, "total": t, "open": o, "overdue": d} for u, (t, o, d) in
-            sorted(counts.items())]
+    return [
+        {"unit": u, "total": t, "open": o, "overdue": d} for u, (t, o, d) in sorted(counts.items())
+    ]
 
 
 async def get_case(user: dict[str, Any], case_id: int) -> dict[str, Any]:
-    row = await BadReviewCase.select(
-        BadReviewCase.all_columns(), BadReviewCase.unit.name.as_alias("unit_name"),
-        BadReviewCase.window.number.as_alias("window_number"),
-        BadReviewCase.window.name.as_alias("window_name"),
-    ).where((BadReviewCase.id == case_id) & _scope(user)).first()
+    row = (
+        await BadReviewCase.select(
+            BadReviewCase.all_columns(),
+            BadReviewCase.unit.name.as_alias("unit_name"),
+            BadReviewCase.window.number.as_alias("window_number"),
+            BadReviewCase.window.name.as_alias("window_name"),
+        )
+        .where((BadReviewCase.id == case_id) & _scope(user))
+        .first()
+    )
     if row is None:
         raise CaseError("no such case in your scope")
     has_contact = await CitizenContact.exists().where(CitizenContact.case == case_id)
@@ -105,9 +120,14 @@ async def record_contact(user: dict[str, Any], case_id: int) -> None:
     if case["contacted_at"] is None:
         now = datetime.now(UTC)
         await BadReviewCase.update({BadReviewCase.contacted_at: now}).where(
-            BadReviewCase.id == case_id)
-        await audit.record(user["username"], "case.contacted", f"case:{case_id}",
-                           after={"contacted_at": now.isoformat()})
+            BadReviewCase.id == case_id
+        )
+        await audit.record(
+            user["username"],
+            "case.contacted",
+            f"case:{case_id}",
+            after={"contacted_at": now.isoformat()},
+        )
 
 
 async def close_case(user: dict[str, Any], case_id: int, form: dict[str, str]) -> None:
@@ -134,7 +154,8 @@ async def close_case(user: dict[str, Any], case_id: int, form: dict[str, str]) -
     if problems:
         raise CaseError("; ".join(problems))
     changes = {
-        "state": "closed", "verification": verification,
+        "state": "closed",
+        "verification": verification,
         "explanation": form["explanation"].strip()[:2000],
         "rectification": form["rectification"].strip()[:2000],
         "feedback": form.get("feedback", "").strip()[:2000],
@@ -146,8 +167,10 @@ async def close_case(user: dict[str, Any], case_id: int, form: dict[str, str]) -
     async with BadReviewCase._meta.db.transaction():
         await BadReviewCase.update(changes).where(BadReviewCase.id == case_id)
         await CitizenContact.delete().where(CitizenContact.case == case_id)
-    await audit.record(user["username"], "case.close", f"case:{case_id}",
-                       before={"state": case["state"]},
-                       after={k: v for k, v in changes.items() if k not in ("closed_at",
-                                                                            "contacted_at")})
-
+    await audit.record(
+        user["username"],
+        "case.close",
+        f"case:{case_id}",
+        before={"state": case["state"]},
+        after={k: v for k, v in changes.items() if k not in ("closed_at", "contacted_at")},
+    )

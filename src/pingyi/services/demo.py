@@ -214,7 +214,9 @@ async def _public_ratings(
         when = end - timedelta(days=rng.uniform(0, 20), hours=0)
         # UTC hours that fall inside the halls' opening hours in Beijing time (UTC+8).
         when = when.replace(hour=rng.choice((1, 2, 3, 5, 6, 7, 8)), minute=rng.randrange(60))
-        add(member, level, when, max(4.0, rng.gauss(35, 12)), f"d{rng.getrandbits(40):010x}")
+        if when.weekday() == 6:  # the halls are closed on Sundays
+            when -= timedelta(days=1)
+        add(member, level, when, max(12.0, rng.gauss(35, 10)), f"d{rng.getrandbits(40):010x}")
     if contaminate:
         stuffed = staff[0]
         start = end - timedelta(days=2, hours=-2)

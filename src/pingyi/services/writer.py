@@ -73,7 +73,8 @@ async def write_batch(items: list[NewResponse]) -> list[Stored]:
     else:
         transaction = db.transaction()
     async with transaction:
-        return await _write(items)
+        results = await _write(items)
+    return results
 
 
 async def _write(items: list[NewResponse]) -> list[Stored]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -37,6 +38,8 @@ from pingyi.web.headers import security_headers_middleware
 from pingyi.web.health import healthz
 from pingyi.web.peer import PeerController
 
+log = logging.getLogger("pingyi.web")
+
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 # Routes that authenticate by other means than the admin session cookie: the
@@ -61,8 +64,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = engine_finder()
         # Without a pool every PostgreSQL query opens its own connection (10x slower).
+        pooled = False
         if engine is not None and settings.is_postgres:
-            await engine.start_connection_pool(min_size=2, max_size=20)
+            try:
+                await engine.start_connection_pool(min_size=2, max_size=20)
+                pooled = True
+            except (OSError, ConnectionError) as exc:
+                # Start anyway: /healthz says 503 and queries connect once it is back.
+                log.warning("database unreachable at start-up (%s)", type(exc).__name__)
         app.state.limiter = make_rate_limiter(settings.redis_url)
         app.state.writer = ResponseWriter()
         await app.state.writer.start()
@@ -71,11 +80,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await app.state.writer.stop()
             await app.state.limiter.close()
-            if engine is not None and settings.is_postgres:
+            if engine is not None and pooled:
                 await engine.close_connection_pool()
 
     admin = Router(
-        path="/", route_handlers=[admin_home, *SETUP_HANDLERS, *CAMPAIGN_HANDLERS, *ORG_HANDLERS, *CASE_HANDLERS], guards=[require_permission]
+        path="/",
+        route_handlers=[
+            admin_home,
+            *SETUP_HANDLERS,
+            *CAMPAIGN_HANDLERS,
+            *ORG_HANDLERS,
+            *CASE_HANDLERS,
+        ],
+        guards=[require_permission],
     )
     app = Litestar(
         route_handlers=[

@@ -40,24 +40,37 @@ async def _campaign(code: str) -> dict[str, Any]:
 
 async def campaign_windows(campaign_id: int) -> list[dict[str, Any]]:
     units = await campaign_service.units_in_scope(campaign_id)
-    return list(await ServiceWindow.select(
-        ServiceWindow.id, ServiceWindow.code, ServiceWindow.number, ServiceWindow.name,
-        ServiceWindow.unit.name.as_alias("unit_name"),
-    ).where(ServiceWindow.unit.is_in(units or [0]) & ServiceWindow.active.eq(True)
-            ).order_by(ServiceWindow.code))
+    return list(
+        await ServiceWindow.select(
+            ServiceWindow.id,
+            ServiceWindow.code,
+            ServiceWindow.number,
+            ServiceWindow.name,
+            ServiceWindow.unit.name.as_alias("unit_name"),
+        )
+        .where(ServiceWindow.unit.is_in(units or [0]) & ServiceWindow.active.eq(True))
+        .order_by(ServiceWindow.code)
+    )
 
 
 def window_sheets(campaign: dict[str, Any], windows: list[dict[str, Any]]) -> list[WindowSheet]:
-    return [WindowSheet(hall=w["unit_name"], window_number=w["number"], window_name=w["name"],
-                        url=window_url(campaign["id"], w["id"]), campaign_name=campaign["name"])
-            for w in windows]
+    return [
+        WindowSheet(
+            hall=w["unit_name"],
+            window_number=w["number"],
+            window_name=w["name"],
+            url=window_url(campaign["id"], w["id"]),
+            campaign_name=campaign["name"],
+        )
+        for w in windows
+    ]
 
 
 @get("/admin/campaigns", opt={"permission": "campaign.monitor"})
 async def campaign_list(request: Request[Any, Any, Any]) -> Template:
-    rows = await Campaign.select(Campaign.code, Campaign.name, Campaign.state,
-                                 Campaign.period_start, Campaign.period_end
-                                 ).order_by(Campaign.period_start, ascending=False)
+    rows = await Campaign.select(
+        Campaign.code, Campaign.name, Campaign.state, Campaign.period_start, Campaign.period_end
+    ).order_by(Campaign.period_start, ascending=False)
     return render(request, "admin/campaigns.html", campaigns=rows)
 
 
@@ -65,19 +78,37 @@ async def campaign_list(request: Request[Any, Any, Any]) -> Template:
 async def campaign_detail(request: Request[Any, Any, Any], code: str) -> Template:
     campaign = await _campaign(code)
     stats = await monitoring.dashboard(campaign["id"])
-    per_day_chart = charts.bar_chart([d for d, _ in stats["per_day"][-31:]],
-                                     [float(n) for _, n in stats["per_day"][-31:]],
-                                     title="每日群众评价数") if stats["per_day"] else ""
+    per_day_chart = (
+        charts.bar_chart(
+            [d for d, _ in stats["per_day"][-31:]],
+            [float(n) for _, n in stats["per_day"][-31:]],
+            title="每日群众评价数",
+        )
+        if stats["per_day"]
+        else ""
+    )
     rates = await peer.response_rates(code)
     windows = await campaign_windows(campaign["id"])
-    return render(request, "admin/campaign.html", campaign=campaign, stats=stats,
-                  per_day_chart=per_day_chart, rates=rates, windows=windows,
-                  moves=[t for t, sources in campaign_service.MOVES.items()
-                         if campaign["state"] in sources and t not in ("cleaned", "published")])
+    return render(
+        request,
+        "admin/campaign.html",
+        campaign=campaign,
+        stats=stats,
+        per_day_chart=per_day_chart,
+        rates=rates,
+        windows=windows,
+        moves=[
+            t
+            for t, sources in campaign_service.MOVES.items()
+            if campaign["state"] in sources and t not in ("cleaned", "published")
+        ],
+    )
 
 
 @post("/admin/campaigns/{code:str}/move", opt={"permission": "campaign.manage"})
-async def campaign_move(request: Request[Any, Any, Any], code: str, data: Form) -> Template | Redirect:
+async def campaign_move(
+    request: Request[Any, Any, Any], code: str, data: Form
+) -> Template | Redirect:
     await _campaign(code)
     try:
         await campaign_service.move(code, str(data.get("target", "")), _actor(request))
@@ -113,56 +144,92 @@ async def window_qr(code: str, window: str) -> Response[bytes]:
 async def campaign_sheets(code: str) -> Response[bytes]:
     campaign = await _campaign(code)
     pdf = render_sheets_pdf(window_sheets(campaign, await campaign_windows(campaign["id"])))
-    return Response(pdf, media_type="application/pdf", headers={
-        "content-disposition": f'attachment; filename="{code}-sheets.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"content-disposition": f'attachment; filename="{code}-sheets.pdf"'},
+    )
 
 
 @post("/admin/campaigns/{code:str}/invitations", opt={"permission": "campaign.manage"})
-async def campaign_invitations(request: Request[Any, Any, Any], code: str, data: Form
-                               ) -> Response[bytes] | Template:
+async def campaign_invitations(
+    request: Request[Any, Any, Any], code: str, data: Form
+) -> Response[bytes] | Template:
     await _campaign(code)
     try:
-        links = await peer.issue_invitations(code, only_unused=data.get("scope") != "all",
-                                             actor=_actor(request))
+        links = await peer.issue_invitations(
+            code, only_unused=data.get("scope") != "all", actor=_actor(request)
+        )
     except campaign_service.CampaignError as exc:
         return render(request, "error.html", status_code=409, message=str(exc))
     if data.get("format") == "slips":
-        pdf = render_sheets_pdf([WindowSheet(hall=link.unit, window_number=link.staff_code,
-                                             window_name=link.name, url=link.url,
-                                             instruction="请扫码完成本次评议（本码仅限本人使用）")
-                                 for link in links])
-        return Response(pdf, media_type="application/pdf", headers={
-            "content-disposition": f'attachment; filename="{code}-slips.pdf"'})
+        pdf = render_sheets_pdf(
+            [
+                WindowSheet(
+                    hall=link.unit,
+                    window_number=link.staff_code,
+                    window_name=link.name,
+                    url=link.url,
+                    instruction="请扫码完成本次评议（本码仅限本人使用）",
+                )
+                for link in links
+            ]
+        )
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"content-disposition": f'attachment; filename="{code}-slips.pdf"'},
+        )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["工号", "姓名", "单位", "评议链接"])
     writer.writerows([link.staff_code, link.name, link.unit, link.url] for link in links)
-    return Response(("\ufeff" + buffer.getvalue()).encode(), media_type="text/csv", headers={
-        "content-disposition": f'attachment; filename="{code}-invitations.csv"'})
+    return Response(
+        ("\ufeff" + buffer.getvalue()).encode(),
+        media_type="text/csv",
+        headers={"content-disposition": f'attachment; filename="{code}-invitations.csv"'},
+    )
 
 
 @get("/admin/campaigns/{code:str}/flags", opt={"permission": "cleaning.review"})
-async def campaign_flags(request: Request[Any, Any, Any], code: str,
-                         reason: str | None = None) -> Template:
+async def campaign_flags(
+    request: Request[Any, Any, Any], code: str, reason: str | None = None
+) -> Template:
     campaign = await _campaign(code)
-    run = await CleaningRun.select(CleaningRun.revision, CleaningRun.summary).where(
-        CleaningRun.campaign == campaign["id"]).order_by(
-        CleaningRun.revision, ascending=False).output(load_json=True).first()
+    run = (
+        await CleaningRun.select(CleaningRun.revision, CleaningRun.summary)
+        .where(CleaningRun.campaign == campaign["id"])
+        .order_by(CleaningRun.revision, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
     flags: list[Any] = []
     if run:
-        query = Flag.select().where((Flag.campaign == campaign["id"])
-                                    & (Flag.revision == run["revision"]))
+        query = Flag.select().where(
+            (Flag.campaign == campaign["id"]) & (Flag.revision == run["revision"])
+        )
         if reason in REASONS:
             query = query.where(Flag.reason == reason)
         flags = list(await query.order_by(Flag.reason).limit(500))
-    return render(request, "admin/flags.html", campaign=campaign, run=run, flags=flags,
-                  reasons=REASONS, explanations=REASON_EXPLANATIONS, current=reason)
+    return render(
+        request,
+        "admin/flags.html",
+        campaign=campaign,
+        run=run,
+        flags=flags,
+        reasons=REASONS,
+        explanations=REASON_EXPLANATIONS,
+        current=reason,
+    )
 
 
-@post("/admin/campaigns/{code:str}/flags/{flag_id:int}/override",
-      opt={"permission": "cleaning.review"})
-async def flag_override(request: Request[Any, Any, Any], code: str, flag_id: int, data: Form
-                        ) -> Template | Redirect:
+@post(
+    "/admin/campaigns/{code:str}/flags/{flag_id:int}/override",
+    opt={"permission": "cleaning.review"},
+)
+async def flag_override(
+    request: Request[Any, Any, Any], code: str, flag_id: int, data: Form
+) -> Template | Redirect:
     await _campaign(code)
     try:
         await cleaning_run.override(code, flag_id, str(data.get("note", "")), _actor(request))
@@ -174,17 +241,34 @@ async def flag_override(request: Request[Any, Any, Any], code: str, flag_id: int
 @get("/admin/campaigns/{code:str}/cleaning-report", opt={"permission": "cleaning.review"})
 async def cleaning_report(code: str) -> Response[str]:
     campaign = await _campaign(code)
-    run = await CleaningRun.select(CleaningRun.report_html).where(
-        CleaningRun.campaign == campaign["id"]).order_by(CleaningRun.revision, ascending=False
-                                                         ).first()
+    run = (
+        await CleaningRun.select(CleaningRun.report_html)
+        .where(CleaningRun.campaign == campaign["id"])
+        .order_by(CleaningRun.revision, ascending=False)
+        .first()
+    )
     if run is None:
         raise NotFoundException("this campaign has not been cleaned yet")
     # The report is self-contained with an inline style sheet and no script at all.
-    return Response(run["report_html"], media_type="text/html", headers={
-        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                   "img-src data:; frame-ancestors 'none'"})
+    return Response(
+        run["report_html"],
+        media_type="text/html",
+        headers={
+            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "img-src data:; frame-ancestors 'none'"
+        },
+    )
 
 
-CAMPAIGN_HANDLERS = [campaign_list, campaign_detail, campaign_move, campaign_clean, window_qr,
-                     campaign_sheets, campaign_invitations, campaign_flags, flag_override,
-                     cleaning_report]
+CAMPAIGN_HANDLERS = [
+    campaign_list,
+    campaign_detail,
+    campaign_move,
+    campaign_clean,
+    window_qr,
+    campaign_sheets,
+    campaign_invitations,
+    campaign_flags,
+    flag_override,
+    cleaning_report,
+]

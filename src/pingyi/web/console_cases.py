@@ -35,9 +35,13 @@ def _user(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def case_list(request: Request[Any, Any, Any]) -> Template:
     user = _user(request)
     state = request.query_params.get("state")
-    return render(request, "admin/cases.html", cases=await cases.list_cases(user, state),
-                  per_unit=await cases.overdue_per_unit() if user["role"] == "agency_admin"
-                  else [], state=state or "")
+    return render(
+        request,
+        "admin/cases.html",
+        cases=await cases.list_cases(user, state),
+        per_unit=await cases.overdue_per_unit() if user["role"] == "agency_admin" else [],
+        state=state or "",
+    )
 
 
 async def _case(request: Request[Any, Any, Any], case_id: int) -> dict[str, Any]:
@@ -47,13 +51,26 @@ async def _case(request: Request[Any, Any, Any], case_id: int) -> dict[str, Any]
         raise NotFoundException(str(exc)) from exc
 
 
-def _case_page(request: Request[Any, Any, Any], case: dict[str, Any], contact: str | None = None,
-               error: str = "", status: int = 200, values: dict[str, Any] | None = None
-               ) -> Template:
+def _case_page(
+    request: Request[Any, Any, Any],
+    case: dict[str, Any],
+    contact: str | None = None,
+    error: str = "",
+    status: int = 200,
+    values: dict[str, Any] | None = None,
+) -> Template:
     user = _user(request)
-    return render(request, "admin/case.html", status_code=status, case=case, contact=contact,
-                  error=error, values=values or {}, verifications=cases.VERIFICATIONS,
-                  may_read=cases.may_read_contact(user, settings_of(request).callback_role))
+    return render(
+        request,
+        "admin/case.html",
+        status_code=status,
+        case=case,
+        contact=contact,
+        error=error,
+        values=values or {},
+        verifications=cases.VERIFICATIONS,
+        may_read=cases.may_read_contact(user, settings_of(request).callback_role),
+    )
 
 
 @get("/admin/cases/{case_id:int}", opt={"permission": "case.handle"})
@@ -65,8 +82,9 @@ async def case_detail(request: Request[Any, Any, Any], case_id: int) -> Template
 async def case_contact(request: Request[Any, Any, Any], case_id: int) -> Template:
     case = await _case(request, case_id)
     try:
-        contact = await cases.read_contact(_user(request), case_id,
-                                           settings_of(request).callback_role)
+        contact = await cases.read_contact(
+            _user(request), case_id, settings_of(request).callback_role
+        )
     except cases.CaseError as exc:
         return _case_page(request, case, error=str(exc), status=403)
     return _case_page(request, case, contact=contact or "—")
@@ -80,8 +98,9 @@ async def case_contacted(request: Request[Any, Any, Any], case_id: int) -> Redir
 
 
 @post("/admin/cases/{case_id:int}/close", opt={"permission": "case.handle"})
-async def case_close(request: Request[Any, Any, Any], case_id: int, data: Form
-                     ) -> Template | Redirect:
+async def case_close(
+    request: Request[Any, Any, Any], case_id: int, data: Form
+) -> Template | Redirect:
     case = await _case(request, case_id)
     form = {k: v for k, v in data.items() if isinstance(v, str)}
     try:
@@ -94,7 +113,8 @@ async def case_close(request: Request[Any, Any, Any], case_id: int, data: Form
 @get("/admin/interview", opt={"permission": "interview.enter"})
 async def interview_start(request: Request[Any, Any, Any]) -> Template:
     open_campaigns = await Campaign.select(Campaign.id, Campaign.code, Campaign.name).where(
-        Campaign.state == "open")
+        Campaign.state == "open"
+    )
     choices = [(c, await campaign_windows(c["id"])) for c in open_campaigns]
     return render(request, "admin/interview_start.html", choices=choices)
 
@@ -106,25 +126,40 @@ async def _interview_ctx(campaign_id: int, window_id: int) -> Any:
     return ctx
 
 
-def _interview_form(request: Request[Any, Any, Any], ctx: Any, values: dict[str, Any],
-                    errors: dict[str, str], message: str = "", status: int = 200) -> Template:
-    return render(request, "admin/interview.html", status_code=status, ctx=ctx, items=ctx.items,
-                  submission=uuid.uuid4().hex,
-                  reasons=REASONS, values=values, errors=errors, message=message,
-                  action=f"/admin/interview/{ctx.campaign['id']}/{ctx.window['id']}")
+def _interview_form(
+    request: Request[Any, Any, Any],
+    ctx: Any,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    message: str = "",
+    status: int = 200,
+) -> Template:
+    return render(
+        request,
+        "admin/interview.html",
+        status_code=status,
+        ctx=ctx,
+        items=ctx.items,
+        submission=uuid.uuid4().hex,
+        reasons=REASONS,
+        values=values,
+        errors=errors,
+        message=message,
+        action=f"/admin/interview/{ctx.campaign['id']}/{ctx.window['id']}",
+    )
 
 
-@get("/admin/interview/{campaign_id:int}/{window_id:int}",
-     opt={"permission": "interview.enter"})
-async def interview_form(request: Request[Any, Any, Any], campaign_id: int, window_id: int
-                         ) -> Template:
+@get("/admin/interview/{campaign_id:int}/{window_id:int}", opt={"permission": "interview.enter"})
+async def interview_form(
+    request: Request[Any, Any, Any], campaign_id: int, window_id: int
+) -> Template:
     return _interview_form(request, await _interview_ctx(campaign_id, window_id), {}, {})
 
 
-@post("/admin/interview/{campaign_id:int}/{window_id:int}",
-      opt={"permission": "interview.enter"})
-async def interview_submit(request: Request[Any, Any, Any], campaign_id: int, window_id: int,
-                           data: Form) -> Template:
+@post("/admin/interview/{campaign_id:int}/{window_id:int}", opt={"permission": "interview.enter"})
+async def interview_submit(
+    request: Request[Any, Any, Any], campaign_id: int, window_id: int, data: Form
+) -> Template:
     ctx = await _interview_ctx(campaign_id, window_id)
     values = {k: v for k, v in data.items() if isinstance(v, str)}
     rating = rating_input_from_form(values, ctx.items)
@@ -133,13 +168,27 @@ async def interview_submit(request: Request[Any, Any, Any], campaign_id: int, wi
         return _interview_form(request, ctx, values, errors, status=400)
     channel = "paper" if values.get("channel") == "paper" else "interview"
     user = _user(request)
-    new = build_response(ctx, rating, answers, channel=channel, interviewer_id=user["id"],
-                         client_id=f"iv:{values.get('submission', '')[:40]}"
-                         if values.get("submission") else None)
+    new = build_response(
+        ctx,
+        rating,
+        answers,
+        channel=channel,
+        interviewer_id=user["id"],
+        client_id=f"iv:{values.get('submission', '')[:40]}" if values.get("submission") else None,
+    )
     await writer_of(request).submit(new)
-    return _interview_form(request, ctx, {}, {},
-                           message=translate("interview.saved", request_language(request)))
+    return _interview_form(
+        request, ctx, {}, {}, message=translate("interview.saved", request_language(request))
+    )
 
 
-CASE_HANDLERS = [case_list, case_detail, case_contact, case_contacted, case_close,
-                 interview_start, interview_form, interview_submit]
+CASE_HANDLERS = [
+    case_list,
+    case_detail,
+    case_contact,
+    case_contacted,
+    case_close,
+    interview_start,
+    interview_form,
+    interview_submit,
+]

@@ -23,19 +23,31 @@ MAX_UPLOAD = 5 * 1024 * 1024
 @get("/admin/org", opt={"permission": "org.manage"})
 async def org_page(request: Request[Any, Any, Any]) -> Template:
     units = await Unit.select().order_by(Unit.code)
-    windows = await ServiceWindow.select(ServiceWindow.all_columns(),
-                                         ServiceWindow.unit.code.as_alias("unit_code")
-                                         ).order_by(ServiceWindow.code)
-    staff = await Staff.select(Staff.all_columns(), Staff.unit.code.as_alias("unit_code"),
-                               Staff.window.code.as_alias("window_code")).order_by(Staff.code)
-    return render(request, "admin/org.html", units=units, windows=windows, staff=staff,
-                  categories=POST_CATEGORIES)
+    windows = await ServiceWindow.select(
+        ServiceWindow.all_columns(), ServiceWindow.unit.code.as_alias("unit_code")
+    ).order_by(ServiceWindow.code)
+    staff = await Staff.select(
+        Staff.all_columns(),
+        Staff.unit.code.as_alias("unit_code"),
+        Staff.window.code.as_alias("window_code"),
+    ).order_by(Staff.code)
+    return render(
+        request,
+        "admin/org.html",
+        units=units,
+        windows=windows,
+        staff=staff,
+        categories=POST_CATEGORIES,
+    )
 
 
 @get("/admin/org/template.csv", opt={"permission": "org.manage"})
 async def org_template() -> Response[bytes]:
-    return Response(template_csv(), media_type="text/csv", headers={
-        "content-disposition": 'attachment; filename="pingyi-org-template.csv"'})
+    return Response(
+        template_csv(),
+        media_type="text/csv",
+        headers={"content-disposition": 'attachment; filename="pingyi-org-template.csv"'},
+    )
 
 
 @post("/admin/org/import", opt={"permission": "org.manage"}, request_max_body_size=MAX_UPLOAD)
@@ -45,12 +57,22 @@ async def org_import(
 ) -> Template | Redirect:
     upload = data.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return render(request, "admin/org_import.html", status_code=400,
-                      errors=[(0, "choose a CSV or XLSX file first")], report=None)
+        return render(
+            request,
+            "admin/org_import.html",
+            status_code=400,
+            errors=[(0, "choose a CSV or XLSX file first")],
+            report=None,
+        )
     content = await upload.read()
     report = await import_org(upload.filename, content, _actor(request))
-    return render(request, "admin/org_import.html", status_code=200 if report.ok else 400,
-                  errors=report.errors, report=report)
+    return render(
+        request,
+        "admin/org_import.html",
+        status_code=200 if report.ok else 400,
+        errors=report.errors,
+        report=report,
+    )
 
 
 @post("/admin/org/staff/{staff_id:int}", opt={"permission": "org.manage"})
@@ -66,22 +88,34 @@ async def staff_edit(request: Request[Any, Any, Any], staff_id: int, data: Form)
         "active": data.get("active") == "on",
     }
     await Staff.update(changes).where(Staff.id == staff_id)
-    await audit.record(_actor(request), "staff.edit", f"staff:{before['code']}",
-                       before={k: before[k] for k in changes}, after=changes)
+    await audit.record(
+        _actor(request),
+        "staff.edit",
+        f"staff:{before['code']}",
+        before={k: before[k] for k in changes},
+        after=changes,
+    )
     return Redirect("/admin/org")
 
 
 @get("/admin/audit", opt={"permission": "audit.view"})
-async def audit_page(request: Request[Any, Any, Any], actor: str | None = None,
-                     action: str | None = None) -> Template:
+async def audit_page(
+    request: Request[Any, Any, Any], actor: str | None = None, action: str | None = None
+) -> Template:
     query = AuditEvent.select().order_by(AuditEvent.seq, ascending=False).limit(300)
     if actor:
         query = query.where(AuditEvent.actor == actor[:64])
     if action:
         query = query.where(AuditEvent.action.like(f"{action[:60]}%"))
     check = await audit.verify_chain()
-    return render(request, "admin/audit.html", events=await query.output(load_json=True),
-                  check=check, actor=actor or "", action=action or "")
+    return render(
+        request,
+        "admin/audit.html",
+        events=await query.output(load_json=True),
+        check=check,
+        actor=actor or "",
+        action=action or "",
+    )
 
 
 ORG_HANDLERS = [org_page, org_template, org_import, staff_edit, audit_page]

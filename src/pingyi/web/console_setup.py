@@ -29,22 +29,29 @@ BLANK_ROWS = 3
 
 def items_from_form(form: dict[str, Any]) -> list[ItemSpec]:
     """Rows item-<n>-<field>; a row without a code is ignored (the blank spares)."""
-    numbers = sorted({int(k.split("-")[1]) for k in form if k.startswith("item-")
-                      and k.split("-")[1].isdigit()})
+    numbers = sorted(
+        {int(k.split("-")[1]) for k in form if k.startswith("item-") and k.split("-")[1].isdigit()}
+    )
     items = []
     for n in numbers:
+
         def field(name: str, n: int = n) -> str:
             value = form.get(f"item-{n}-{name}", "")
             return value.strip() if isinstance(value, str) else ""
 
         if not field("code"):
             continue
-        items.append(ItemSpec(
-            code=field("code"), text_zh=field("text_zh"), text_en=field("text_en"),
-            kind=field("kind") or "scale5", required=field("required") == "on",
-            dimension=field("dimension"),
-            choices=[c.strip() for c in field("choices").split("|") if c.strip()],
-        ))
+        items.append(
+            ItemSpec(
+                code=field("code"),
+                text_zh=field("text_zh"),
+                text_en=field("text_en"),
+                kind=field("kind") or "scale5",
+                required=field("required") == "on",
+                dimension=field("dimension"),
+                choices=[c.strip() for c in field("choices").split("|") if c.strip()],
+            )
+        )
     return items
 
 
@@ -55,26 +62,51 @@ async def questionnaire_list(request: Request[Any, Any, Any]) -> Template:
     for q in rows:
         latest = await latest_version(q["id"])
         versions[q["id"]] = latest["version"] if latest else 0
-    return render(request, "admin/questionnaires.html", questionnaires=rows, versions=versions,
-                  roles=ROLES, kinds=ITEM_KINDS, blank=range(BLANK_ROWS + 2), items=[],
-                  error="", values={})
+    return render(
+        request,
+        "admin/questionnaires.html",
+        questionnaires=rows,
+        versions=versions,
+        roles=ROLES,
+        kinds=ITEM_KINDS,
+        blank=range(BLANK_ROWS + 2),
+        items=[],
+        error="",
+        values={},
+    )
 
 
 @post("/admin/questionnaires", opt={"permission": "questionnaire.manage"})
-async def questionnaire_create(request: Request[Any, Any, Any], data: Form
-                               ) -> Template | Redirect:
+async def questionnaire_create(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
     items = items_from_form(data)
     try:
-        version = await create_questionnaire(str(data.get("code", "")).strip(),
-                                             str(data.get("name", "")).strip(),
-                                             str(data.get("role", "")), items)
+        version = await create_questionnaire(
+            str(data.get("code", "")).strip(),
+            str(data.get("name", "")).strip(),
+            str(data.get("role", "")),
+            items,
+        )
     except QuestionnaireError as exc:
         rows = await Questionnaire.select().order_by(Questionnaire.code)
-        return render(request, "admin/questionnaires.html", status_code=400,
-                      questionnaires=rows, versions={}, roles=ROLES, kinds=ITEM_KINDS,
-                      blank=range(BLANK_ROWS), items=items, error=str(exc), values=data)
-    await audit.record(_actor(request), "questionnaire.create", f"questionnaire:{data['code']}",
-                       after={"items": [i.code for i in items], "version_id": version})
+        return render(
+            request,
+            "admin/questionnaires.html",
+            status_code=400,
+            questionnaires=rows,
+            versions={},
+            roles=ROLES,
+            kinds=ITEM_KINDS,
+            blank=range(BLANK_ROWS),
+            items=items,
+            error=str(exc),
+            values=data,
+        )
+    await audit.record(
+        _actor(request),
+        "questionnaire.create",
+        f"questionnaire:{data['code']}",
+        after={"items": [i.code for i in items], "version_id": version},
+    )
     return Redirect("/admin/questionnaires")
 
 
@@ -87,39 +119,68 @@ async def _questionnaire(questionnaire_id: int) -> tuple[dict[str, Any], dict[st
 
 
 @get("/admin/questionnaires/{questionnaire_id:int}", opt={"permission": "questionnaire.manage"})
-async def questionnaire_edit_page(request: Request[Any, Any, Any], questionnaire_id: int
-                                  ) -> Template:
+async def questionnaire_edit_page(
+    request: Request[Any, Any, Any], questionnaire_id: int
+) -> Template:
     row, latest = await _questionnaire(questionnaire_id)
-    return render(request, "admin/questionnaire.html", questionnaire=row, version=latest,
-                  items=await items_of(latest["id"]), kinds=ITEM_KINDS, blank=range(BLANK_ROWS),
-                  error="")
+    return render(
+        request,
+        "admin/questionnaire.html",
+        questionnaire=row,
+        version=latest,
+        items=await items_of(latest["id"]),
+        kinds=ITEM_KINDS,
+        blank=range(BLANK_ROWS),
+        error="",
+    )
 
 
 @post("/admin/questionnaires/{questionnaire_id:int}", opt={"permission": "questionnaire.manage"})
-async def questionnaire_edit(request: Request[Any, Any, Any], questionnaire_id: int, data: Form
-                             ) -> Template | Redirect:
+async def questionnaire_edit(
+    request: Request[Any, Any, Any], questionnaire_id: int, data: Form
+) -> Template | Redirect:
     row, latest = await _questionnaire(questionnaire_id)
     items = items_from_form(data)
     try:
         version_id = await edit_questionnaire(questionnaire_id, items)
     except QuestionnaireError as exc:
-        return render(request, "admin/questionnaire.html", status_code=400, questionnaire=row,
-                      version=latest, items=[i.__dict__ for i in items], kinds=ITEM_KINDS,
-                      blank=range(BLANK_ROWS), error=str(exc))
-    await audit.record(_actor(request), "questionnaire.edit", f"questionnaire:{row['code']}",
-                       before={"version_id": latest["id"]},
-                       after={"version_id": version_id, "items": [i.code for i in items]})
+        return render(
+            request,
+            "admin/questionnaire.html",
+            status_code=400,
+            questionnaire=row,
+            version=latest,
+            items=[i.__dict__ for i in items],
+            kinds=ITEM_KINDS,
+            blank=range(BLANK_ROWS),
+            error=str(exc),
+        )
+    await audit.record(
+        _actor(request),
+        "questionnaire.edit",
+        f"questionnaire:{row['code']}",
+        before={"version_id": latest["id"]},
+        after={"version_id": version_id, "items": [i.code for i in items]},
+    )
     return Redirect(f"/admin/questionnaires/{questionnaire_id}")
 
 
-@get("/admin/questionnaires/{questionnaire_id:int}/preview",
-     opt={"permission": "questionnaire.manage"})
-async def questionnaire_preview(request: Request[Any, Any, Any], questionnaire_id: int
-                                ) -> Template:
+@get(
+    "/admin/questionnaires/{questionnaire_id:int}/preview",
+    opt={"permission": "questionnaire.manage"},
+)
+async def questionnaire_preview(request: Request[Any, Any, Any], questionnaire_id: int) -> Template:
     row, latest = await _questionnaire(questionnaire_id)
     items = [i for i in await items_of(latest["id"]) if i["code"] != "overall"]
-    return render(request, "admin/preview.html", questionnaire=row, items=items,
-                  reasons=REASONS, values={}, errors={})
+    return render(
+        request,
+        "admin/preview.html",
+        questionnaire=row,
+        items=items,
+        reasons=REASONS,
+        values={},
+        errors={},
+    )
 
 
 @get("/admin/campaigns/new", opt={"permission": "campaign.manage"})
@@ -127,17 +188,27 @@ async def campaign_new(request: Request[Any, Any, Any]) -> Template:
     return await _campaign_form(request, {}, "")
 
 
-async def _campaign_form(request: Request[Any, Any, Any], values: dict[str, Any], error: str,
-                         status: int = 200) -> Template:
+async def _campaign_form(
+    request: Request[Any, Any, Any], values: dict[str, Any], error: str, status: int = 200
+) -> Template:
     versions = await QuestionnaireVersion.select(
-        QuestionnaireVersion.id, QuestionnaireVersion.version,
+        QuestionnaireVersion.id,
+        QuestionnaireVersion.version,
         QuestionnaireVersion.questionnaire.name.as_alias("name"),
         QuestionnaireVersion.questionnaire.role.as_alias("role"),
     ).order_by(QuestionnaireVersion.id, ascending=False)
     units = await Unit.select(Unit.code, Unit.name).where(Unit.active.eq(True)).order_by(Unit.code)
-    return render(request, "admin/campaign_new.html", status_code=status, versions=versions,
-                  units=units, values=values, error=error, roles=ROLES,
-                  weights=campaign_service.DEFAULT_WEIGHTS)
+    return render(
+        request,
+        "admin/campaign_new.html",
+        status_code=status,
+        versions=versions,
+        units=units,
+        values=values,
+        error=error,
+        roles=ROLES,
+        weights=campaign_service.DEFAULT_WEIGHTS,
+    )
 
 
 @post("/admin/campaigns/new", opt={"permission": "campaign.manage"})
@@ -147,15 +218,19 @@ async def campaign_create(request: Request[Any, Any, Any], data: Form) -> Templa
     units = [units] if isinstance(units, str) else list(units)
     try:
         spec = campaign_service.CampaignSpec(
-            code=form.get("code", "").strip(), name=form.get("name", "").strip(),
+            code=form.get("code", "").strip(),
+            name=form.get("name", "").strip(),
             series=form.get("series", "").strip(),
             period_start=date.fromisoformat(form.get("period_start", "")),
             period_end=date.fromisoformat(form.get("period_end", "")),
             unit_codes=units,
-            k=int(form.get("k") or 3), peer_sample=int(form.get("peer_sample") or 0),
+            k=int(form.get("k") or 3),
+            peer_sample=int(form.get("peer_sample") or 0),
             weights={r: float(form.get(f"weight_{r}") or 0) for r in ROLES},
-            **{f"{r}_version": int(form[f"{r}_version"]) if form.get(f"{r}_version") else None
-               for r in ROLES},
+            **{
+                f"{r}_version": int(form[f"{r}_version"]) if form.get(f"{r}_version") else None
+                for r in ROLES
+            },
         )
         if not spec.code or not spec.name:
             raise campaign_service.CampaignError("code and name are required")
@@ -165,5 +240,12 @@ async def campaign_create(request: Request[Any, Any, Any], data: Form) -> Templa
     return Redirect(f"/admin/campaigns/{spec.code}")
 
 
-SETUP_HANDLERS = [questionnaire_list, questionnaire_create, questionnaire_edit_page,
-                  questionnaire_edit, questionnaire_preview, campaign_new, campaign_create]
+SETUP_HANDLERS = [
+    questionnaire_list,
+    questionnaire_create,
+    questionnaire_edit_page,
+    questionnaire_edit,
+    questionnaire_preview,
+    campaign_new,
+    campaign_create,
+]
