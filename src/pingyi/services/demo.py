@@ -244,9 +244,13 @@ async def _colleague_ratings(
     rng: random.Random, campaign_id: int, quality: dict[int, float], inflate_pair: bool
 ) -> None:
     key = await campaign_service.rater_key(campaign_id)
-    assignments = await Assignment.select().where(Assignment.campaign == campaign_id)
+    assignments = (
+        await Assignment.select().where(Assignment.campaign == campaign_id).order_by(Assignment.id)
+    )
     first_unit_staff = sorted({a["rater"] for a in assignments if a["role"] == "peer"})
     pair = set(first_unit_staff[2:4]) if inflate_pair else set()
+    for member in pair:  # ordinary colleagues: inflation shows below the 5-point ceiling
+        quality[member] = min(quality[member], -0.5)
     batch = []
     for a in assignments:
         if rng.random() < 0.1:  # some colleagues never respond
