@@ -294,6 +294,33 @@ def campaign_clean(code: str) -> None:
     )
 
 
+@main.command()
+@click.option(
+    "--campaign",
+    "campaign_code",
+    default=None,
+    help="Only this campaign (default: every open campaign).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for <window>.png, <window>.svg and sheets.pdf.",
+)
+def qr(campaign_code: str | None, out_dir: str) -> None:
+    """Write each window's QR code (PNG and SVG) and printable A4 sheets (PDF)."""
+    from pathlib import Path
+
+    from pingyi.services.qr_export import QrExportError, export_codes
+
+    try:
+        count = run(export_codes(Path(out_dir), campaign_code))
+    except QrExportError as exc:
+        fail(str(exc))
+    click.echo(f"Wrote {count} window codes and sheets.pdf to {out_dir}")
+
+
 @main.group()
 def device() -> None:
     """Window rating devices (评价器)."""

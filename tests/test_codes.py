@@ -1,0 +1,98 @@
+"""QR files and sheets, working-day deadlines and the rate limiters."""
+
+from __future__ import annotations
+
+import re
+import sys
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from helpers import open_public_campaign
+from test_citizen import decode_qr
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_qr_command_writes_codes_that_scan_and_one_sheet_per_window(
+    db: str, tmp_path: Path
+) -> None:
+    campaign = await open_public_campaign()
+    result = await anyio.run_process(
+        [sys.executable, "-m", "pingyi.cli", "qr", "--out", str(tmp_path)], check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    pngs = sorted(tmp_path.glob("*.png"))
+    assert [p.stem for p in pngs] == sorted(campaign["windows"])
+    url = decode_qr(pngs[0].read_bytes())
+    assert re.fullmatch(r"http://127\.0\.0\.1:8000/r/c\d+w\d+\.[\w-]+", url)
+    assert (tmp_path / f"{pngs[0].stem}.svg").read_text().startswith("<svg")
+    pdf = (tmp_path / "sheets.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type /Page\b(?!s)", pdf)) == len(pngs)
+    missing = await anyio.run_process(
+        [
+            sys.executable,
+            "-m",
+            "pingyi.cli",
+            "qr",
+            "--campaign",
+            "NOPE",
+            "--out",
+            str(tmp_path / "x"),
+        ],
+        check=False,
+    )
+    assert missing.returncode == 1 and b"no campaign" in missing.stderr
+
+
+def test_deadlines_skip_chinese_holidays_and_count_make_up_days() -> None:
+    from pingyi.hours import LOCAL_TZ
+    from pingyi.workdays import add_working_days, is_workday
+
+    # National Day 2025: Oct 1-8 off, Sat Sep 28 and Sat Oct 11 are working days.
+    assert is_workday(date(2025, 9, 28)) and not is_workday(date(2025, 10, 3))
+    assert is_workday(date(2025, 10, 11))
+    opened = datetime(2025, 9, 30, 16, 0, tzinfo=LOCAL_TZ)
+    assert add_working_days(opened, 1).date() == date(2025, 10, 9)
+    friday = datetime(2025, 11, 14, 10, 0, tzinfo=LOCAL_TZ)
+    assert add_working_days(friday, 5).date() == date(2025, 11, 21)
+    # Beyond the calendar's years: Monday to Friday.
+    assert add_working_days(datetime(2099, 1, 2, tzinfo=LOCAL_TZ), 1).date() == date(2099, 1, 5)
+
+
+async def test_memory_limiter_counts_per_key_and_window() -> None:
+    from pingyi.ratelimit import MemoryRateLimiter
+
+    now = [1000.0]
+    limiter = MemoryRateLimiter(clock=lambda: now[0])
+    decisions = [await limiter.hit("a", 3, 60) for _ in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert decisions[-1].retry_after_s > 0
+    assert (await limiter.hit("b", 3, 60)).allowed
+    now[0] += 60
+    assert (await limiter.hit("a", 3, 60)).allowed
+
+
+async def test_redis_limiter_is_shared_between_workers() -> None:
+    from pingyi.ratelimit import RedisRateLimiter
+
+    prefix = f"pingyi:test:{uuid.uuid4().hex}:"
+    one = RedisRateLimiter("redis://127.0.0.1:6379/0", prefix=prefix)
+    two = RedisRateLimiter("redis://127.0.0.1:6379/0", prefix=prefix)
+    try:
+        results: list[Any] = [
+            await one.hit("k", 2, 3600),
+            await two.hit("k", 2, 3600),
+            await one.hit("k", 2, 3600),
+        ]
+        assert [r.allowed for r in results] == [True, True, False]
+        assert results[-1].retry_after_s > 0
+        assert (await two.hit("other", 2, 3600)).allowed
+    finally:
+        await one.close()
+        await two.close()
