@@ -249,3 +249,38 @@ async def test_audit_chain_detects_an_edit_behind_the_application(db: str) -> No
     await AuditEvent.update({AuditEvent.actor: "someone-else"}).where(AuditEvent.seq == 2)
     check = await audit.verify_chain()
     assert not check.ok and check.broken_at == 2
+
+
+async def test_a_correction_is_a_new_record_and_cleaning_uses_it(db: str) -> None:
+    from pingyi.db.tables import Answer, Response
+    from pingyi.services import campaigns
+    from pingyi.services.cleaning_run import run_cleaning
+    from pingyi.services.corrections import CorrectionError, correct_response
+    from pingyi.services.writer import NewResponse, write_batch
+
+    campaign = await open_public_campaign()
+    ratee = campaign["staff"]["u1-S1"]
+    stored = await write_batch(
+        [
+            NewResponse(
+                campaign_id=campaign["campaign_id"],
+                role="public",
+                channel="paper",
+                answers=[("overall", 1, "")],
+                ratee_id=ratee,
+            )
+            for _ in range(3)
+        ]
+    )
+    first = stored[0].response_id
+    new_id = await correct_response(first, {"overall": 5}, "录入错误，原卷为非常满意", "agency")
+    assert new_id != first
+    old = await Answer.select(Answer.score).where(Answer.response == stored[0].response_id)
+    assert [a["score"] for a in old] == [1]  # the raw record is untouched
+    new = await Response.select(Response.corrects).where(Response.id == new_id).first()
+    assert str(new["corrects"]) == first
+    with pytest.raises(CorrectionError):
+        await correct_response(first, {"overall": 4}, "再改一次", "agency")
+    await campaigns.move("C1", "closed", "test")
+    summary = await run_cleaning("C1", "test")
+    assert summary["responses"] == 3  # the replaced one no longer counts

@@ -18,6 +18,7 @@ from pingyi.cleaning.report import render_report
 from pingyi.db.tables import Answer, CleaningRun, Flag, Override, Response, Staff
 from pingyi.services import audit
 from pingyi.services.campaigns import get_campaign, move, pseudonym, rater_key
+from pingyi.services.corrections import superseded_ids
 
 Progress = Callable[[str, float], None]
 
@@ -40,7 +41,9 @@ async def _records(
         Response.duration_s,
         Response.honeypot,
     ).where(Response.campaign == campaign_id)
-    by_id = {r["id"]: r for r in responses}
+    # A corrected response is replaced by its correction; both stay stored.
+    replaced = await superseded_ids(campaign_id)
+    by_id = {r["id"]: r for r in responses if r["id"] not in replaced}
     staff = {s["id"]: s["code"] for s in await Staff.select(Staff.id, Staff.code)}
     names: dict[str, str] = {}
 
@@ -53,12 +56,16 @@ async def _records(
             names[name] = name
         return name
 
+    # A join, not an IN list: a campaign can have more responses than SQLite allows
+    # bound parameters.
     answers = await Answer.select(Answer.response, Answer.item, Answer.score).where(
-        Answer.response.is_in(list(by_id) or [None]) & Answer.score.is_not_null()
+        (Answer.response.campaign == campaign_id) & Answer.score.is_not_null()
     )
     records = []
     for answer in answers:
-        row = by_id[answer["response"]]
+        row = by_id.get(answer["response"])
+        if row is None:  # replaced by a correction
+            continue
         records.append(
             {
                 "response_id": str(row["id"]),
