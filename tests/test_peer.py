@@ -278,3 +278,80 @@ async def test_cli_exports_invitation_links(db: str, tmp_path: Any) -> None:
     assert rows[0] == ["工号", "姓名", "单位", "评议链接"]
     assert len(rows) == 1 + 8
     assert all(re.fullmatch(r"http://127\.0\.0\.1:8000/i/[\w-]{32}", r[3]) for r in rows[1:])
+
+
+async def test_agency_previews_and_adjusts_assignments_before_opening(client: Any) -> None:
+    from datetime import date
+
+    from helpers import csrf_from, login, make_user
+    from pingyi.db.tables import Assignment
+    from pingyi.services import campaigns
+
+    await open_public_campaign()  # organisation, and a first campaign already open
+    draft = await campaigns.create_campaign(
+        campaigns.CampaignSpec(
+            code="D1",
+            name="草稿",
+            period_start=date(2027, 1, 1),
+            period_end=date(2027, 3, 31),
+            unit_codes=["u1"],
+        )
+    )
+    await make_user("agency", "agency_admin", "correct horse battery")
+    await login(client, "agency", "correct horse battery")
+    page = await client.get("/admin/campaigns/D1/assignments")
+    token = csrf_from(page.text)
+    built = await client.post(
+        "/admin/campaigns/D1/assignments", data={"_csrf_token": token, "action": "build"}
+    )
+    assert built.status_code in (302, 303)
+    preview = await client.get("/admin/campaigns/D1/assignments")
+    assert "员工u12" in preview.text and "u2-S1" not in preview.text
+    count = await Assignment.count().where(Assignment.campaign == draft)
+    removed = await client.post(
+        "/admin/campaigns/D1/assignments",
+        data={
+            "_csrf_token": token,
+            "action": "remove",
+            "rater": "u1-S2",
+            "ratee": "u1-S3",
+            "role": "peer",
+        },
+    )
+    assert removed.status_code in (302, 303)
+    assert await Assignment.count().where(Assignment.campaign == draft) == count - 1
+    outside = await client.post(
+        "/admin/campaigns/D1/assignments",
+        data={
+            "_csrf_token": token,
+            "action": "add",
+            "rater": "u1-S2",
+            "ratee": "u2-S1",
+            "role": "peer",
+        },
+    )
+    assert outside.status_code == 400 and "same unit" in outside.text
+    himself = await client.post(
+        "/admin/campaigns/D1/assignments",
+        data={
+            "_csrf_token": token,
+            "action": "add",
+            "rater": "u1-S2",
+            "ratee": "u1-S2",
+            "role": "peer",
+        },
+    )
+    assert himself.status_code == 400
+    await campaigns.move("D1", "open", "test")
+    assert await Assignment.count().where(Assignment.campaign == draft) == count - 1
+    frozen = await client.post(
+        "/admin/campaigns/D1/assignments",
+        data={
+            "_csrf_token": token,
+            "action": "add",
+            "rater": "u1-S2",
+            "ratee": "u1-S3",
+            "role": "peer",
+        },
+    )
+    assert frozen.status_code == 400 and "before the campaign opens" in frozen.text

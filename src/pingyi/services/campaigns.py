@@ -208,3 +208,70 @@ def peer_pairs(group: list[int], m: int, rng: random.Random) -> list[tuple[int, 
     order = group[:]
     rng.shuffle(order)
     return [(order[i], order[(i + j) % n]) for i in range(n) for j in range(1, m + 1)]
+
+
+async def _staff_ids(*codes: str) -> list[dict[str, Any]]:
+    rows = await Staff.select(Staff.id, Staff.code, Staff.unit, Staff.is_leader).where(
+        Staff.code.is_in(list(codes))
+    )
+    found = {r["code"]: r for r in rows}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise CampaignError(f"no staff member with code {missing[0]!r}")
+    return [found[c] for c in codes]
+
+
+async def change_assignment(
+    code: str, rater_code: str, ratee_code: str, role: str, add: bool, actor: str
+) -> None:
+    """Adjust who rates whom; only while the campaign is a draft."""
+    campaign = await get_campaign(code)
+    if campaign["state"] != "draft":
+        raise CampaignError("assignments can be changed only before the campaign opens")
+    if role not in ("peer", "superior", "self"):
+        raise CampaignError("role must be peer, superior or self")
+    rater, ratee = await _staff_ids(rater_code, ratee_code)
+    if add:
+        if (role == "self") != (rater["id"] == ratee["id"]):
+            raise CampaignError("a self-assessment is the only rating of oneself")
+        if rater["unit"] != ratee["unit"]:
+            raise CampaignError("raters and ratees must belong to the same unit")
+        if await Assignment.exists().where(
+            (Assignment.campaign == campaign["id"])
+            & (Assignment.rater == rater["id"])
+            & (Assignment.ratee == ratee["id"])
+            & (Assignment.role == role)
+        ):
+            raise CampaignError("this assignment exists already")
+        await Assignment.insert(
+            Assignment(campaign=campaign["id"], rater=rater["id"], ratee=ratee["id"], role=role)
+        )
+    else:
+        await Assignment.delete().where(
+            (Assignment.campaign == campaign["id"])
+            & (Assignment.rater == rater["id"])
+            & (Assignment.ratee == ratee["id"])
+            & (Assignment.role == role)
+        )
+    await audit.record(
+        actor,
+        "assignment.add" if add else "assignment.remove",
+        f"campaign:{code}",
+        after={"rater": rater_code, "ratee": ratee_code, "role": role},
+    )
+
+
+async def assignment_table(campaign_id: int) -> list[dict[str, Any]]:
+    return list(
+        await Assignment.select(
+            Assignment.role,
+            Assignment.rater.code.as_alias("rater_code"),
+            Assignment.rater.name.as_alias("rater_name"),
+            Assignment.ratee.code.as_alias("ratee_code"),
+            Assignment.ratee.name.as_alias("ratee_name"),
+            Assignment.ratee.unit.name.as_alias("unit"),
+        )
+        .where(Assignment.campaign == campaign_id)
+        .order_by(Assignment.ratee)
+        .order_by(Assignment.role)
+    )

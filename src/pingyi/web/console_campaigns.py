@@ -260,7 +260,66 @@ async def cleaning_report(code: str) -> Response[str]:
     )
 
 
+@get("/admin/campaigns/{code:str}/assignments", opt={"permission": "campaign.manage"})
+async def assignments_page(request: Request[Any, Any, Any], code: str) -> Template:
+    campaign = await _campaign(code)
+    return render(
+        request,
+        "admin/assignments.html",
+        campaign=campaign,
+        rows=await campaign_service.assignment_table(campaign["id"]),
+        error="",
+    )
+
+
+@post("/admin/campaigns/{code:str}/assignments", opt={"permission": "campaign.manage"})
+async def assignments_change(
+    request: Request[Any, Any, Any], code: str, data: Form
+) -> Template | Redirect:
+    campaign = await _campaign(code)
+    form = {k: str(v).strip() for k, v in data.items() if isinstance(v, str)}
+    try:
+        if form.get("action") == "build":
+            if campaign["state"] != "draft":
+                raise campaign_service.CampaignError("assignments are fixed once it opens")
+            await campaign_service.build_assignments(campaign["id"])
+        else:
+            await campaign_service.change_assignment(
+                code,
+                form.get("rater", ""),
+                form.get("ratee", ""),
+                form.get("role", ""),
+                form.get("action") == "add",
+                _actor(request),
+            )
+    except campaign_service.CampaignError as exc:
+        return render(
+            request,
+            "admin/assignments.html",
+            status_code=400,
+            campaign=campaign,
+            rows=await campaign_service.assignment_table(campaign["id"]),
+            error=str(exc),
+        )
+    return Redirect(f"/admin/campaigns/{code}/assignments")
+
+
+@post("/admin/campaigns/{code:str}/revoke", opt={"permission": "campaign.manage"})
+async def invitation_revoke(
+    request: Request[Any, Any, Any], code: str, data: Form
+) -> Template | Redirect:
+    await _campaign(code)
+    try:
+        await peer.revoke(code, str(data.get("staff", "")).strip(), _actor(request))
+    except campaign_service.CampaignError as exc:
+        return render(request, "error.html", status_code=400, message=str(exc))
+    return Redirect(f"/admin/campaigns/{code}")
+
+
 CAMPAIGN_HANDLERS = [
+    assignments_page,
+    assignments_change,
+    invitation_revoke,
     campaign_list,
     campaign_detail,
     campaign_move,
