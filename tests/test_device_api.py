@@ -144,3 +144,19 @@ async def test_openapi_documents_the_device_api(client: Any) -> None:
     assert "/api/v1/ratings" in schema["paths"] and "/api/v1/tickets" in schema["paths"]
     components = schema["components"]["schemas"]
     assert any("DeviceRating" in name for name in components)
+
+
+async def test_default_ratings_are_stored_apart_and_open_no_case(client: Any) -> None:
+    from pingyi.db.tables import BadReviewCase, Response
+
+    await open_public_campaign()
+    body = _rating(channel="default", answers={"overall": 1, "attitude": 1})
+    response = await client.post("/api/v1/ratings", json=body, headers=await _device())
+    assert response.status_code == 201, response.text
+    row = await Response.select(Response.channel).first()
+    assert row["channel"] == "default"
+    assert await BadReviewCase.count() == 0
+    other = await client.post(
+        "/api/v1/ratings", json=_rating(channel="sms"), headers=await _device()
+    )
+    assert other.status_code == 422 and "channel" in other.text

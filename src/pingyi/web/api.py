@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, post
@@ -31,6 +31,9 @@ class DeviceRating(msgspec.Struct, forbid_unknown_fields=True):
     staff: Code | None = None
     ticket: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     comment: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    # "default": the platform's automatic rating of an unrated service; stored apart
+    # and never counted as a citizen's satisfaction.
+    channel: Literal["device", "default"] = "device"
 
 
 class RatingStored(msgspec.Struct):
@@ -136,7 +139,7 @@ class DeviceApi(Controller):
             ctx,
             rating,
             answers,
-            channel="device",
+            channel=data.channel,
             ticket_hash=ticket_hash,
             client_id=f"dev:{data.client_id}",
             now=datetime.now(UTC),
