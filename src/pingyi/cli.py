@@ -168,20 +168,16 @@ def invitations(campaign_code: str, out_path: str, everyone: bool) -> None:
     person's earlier unused link stops working. Run it again later to send
     reminders: by default it lists only people who have not responded yet.
     """
-    import csv
+    from pathlib import Path
 
     from pingyi.services.campaigns import CampaignError
-    from pingyi.services.peer import issue_invitations
+    from pingyi.services.peer import issue_invitations, links_csv
 
     try:
         links = run(issue_invitations(campaign_code, only_unused=not everyone))
     except CampaignError as exc:
         fail(str(exc))
-    with open(out_path, "w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["工号", "姓名", "单位", "评议链接"])
-        for link in links:
-            writer.writerow([link.staff_code, link.name, link.unit, link.url])
+    Path(out_path).write_bytes(links_csv(links))
     click.echo(f"Wrote {len(links)} links to {out_path}. Treat the file like passwords.")
 
 

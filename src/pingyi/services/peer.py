@@ -395,3 +395,15 @@ async def response_rates(campaign_code: str) -> list[dict[str, Any]]:
             counts.items(), key=lambda kv: (units.get(kv[0][0], ""), ROLE_ORDER.index(kv[0][1]))
         )
     ]
+
+
+def links_csv(links: list[IssuedLink]) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the Chinese correctly. Treat it like passwords."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["工号", "姓名", "单位", "评议链接"])
+    writer.writerows([link.staff_code, link.name, link.unit, link.url] for link in links)
+    return ("\ufeff" + buffer.getvalue()).encode()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -180,12 +178,8 @@ async def campaign_invitations(
             media_type="application/pdf",
             headers={"content-disposition": f'attachment; filename="{code}-slips.pdf"'},
         )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["工号", "姓名", "单位", "评议链接"])
-    writer.writerows([link.staff_code, link.name, link.unit, link.url] for link in links)
     return Response(
-        ("\ufeff" + buffer.getvalue()).encode(),
+        peer.links_csv(links),
         media_type="text/csv",
         headers={"content-disposition": f'attachment; filename="{code}-invitations.csv"'},
     )
