@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 ENGINE = os.environ.get("PINGYI_TEST_DATABASE", "sqlite")
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+# PINGYI_TEST_RUN keeps concurrent runs on one PostgreSQL server apart.
+WORKER = os.environ.get("PINGYI_TEST_RUN", "") + os.environ.get("PYTEST_XDIST_WORKER", "main")
 PG_SERVER = os.environ.get("PINGYI_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 _TMP = Path(tempfile.mkdtemp(prefix=f"pingyi-test-{WORKER}-"))
 
