@@ -12,8 +12,6 @@ from .ledger import Ledger
 from .responses import ResponseTable
 from .types import DEFAULT_CHANNEL, ROLES, ScoreRow
 
-RATER_ROLES_FOR_K = ("peer", "superior")
-
 
 def aggregate(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> list[ScoreRow]:
     c = cfg.aggregate
@@ -66,8 +64,11 @@ def aggregate(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> list
         if role == "public":
             reportable = n_used[g] >= c.k
             satisfaction = float(satisfied[g] / sw[g]) if sw[g] > 0 else math.nan
-        elif role in RATER_ROLES_FOR_K:
+        elif role == "peer":
             reportable = distinct[g] >= c.k
+            satisfaction = math.nan
+        elif role == "superior":
+            reportable = distinct[g] >= c.k_superior
             satisfaction = math.nan
         else:  # self: one's own rating is no one else's secret
             reportable = n_used[g] >= 1

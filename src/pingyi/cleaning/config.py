@@ -100,7 +100,10 @@ class CollusionConfig:
 class AggregateConfig:
     """Stage 5: weighted means, confidence intervals, the k rule."""
 
-    k: int = 3  # distinct raters (peer, superior) or responses (public) to be reportable
+    k: int = 3  # distinct peer raters (or public responses) to be reportable
+    # Superiors rate in their official capacity and a unit often has one or two; the
+    # anonymity promise is the peers' (DESIGN.md 3). Raise this to k to protect them too.
+    k_superior: int = 1
     confidence: float = 0.95
     satisfied_min: float = 4.0  # overall >= 4 counts as satisfied
 

@@ -16,6 +16,7 @@ from typing import Any
 from pingyi import cleaning
 from pingyi.cleaning.report import render_report
 from pingyi.db.tables import Answer, CleaningRun, Flag, Override, Response, Staff
+from pingyi.scoring import Policy
 from pingyi.services import audit
 from pingyi.services.campaigns import get_campaign, move, pseudonym, rater_key
 from pingyi.services.corrections import superseded_ids
@@ -96,8 +97,13 @@ async def run_cleaning(
         (o["reason"], o["response_id"] or o["rater"])
         for o in await Override.select().where(Override.campaign == campaign["id"])
     ]
+    policy = Policy.from_json(campaign["policy"] or {}, campaign["weights"])
     config = cleaning.CleaningConfig(
-        aggregate=cleaning.AggregateConfig(k=int(campaign["k"])),
+        aggregate=cleaning.AggregateConfig(
+            k=int(campaign["k"]),
+            k_superior=policy.superior_k,
+            satisfied_min=float(policy.satisfied_min),
+        ),
     )
     ratings = cleaning.Ratings.from_records(records)
     # Move first: an illegal move (e.g. an open campaign) must stop before any work.

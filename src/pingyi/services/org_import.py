@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pingyi.db.tables import POST_CATEGORIES, ServiceWindow, Unit
+from pingyi.exports import write_csv
 from pingyi.hours import parse_hours
 from pingyi.services import audit
 from pingyi.services.org import upsert_organization, upsert_staff, upsert_unit, upsert_window
@@ -94,11 +95,7 @@ class ImportReport:
 
 
 def template_csv() -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADERS_ZH)
-    writer.writerows(TEMPLATE_ROWS)
-    return ("\ufeff" + buffer.getvalue()).encode()
+    return write_csv(HEADERS_ZH, TEMPLATE_ROWS)
 
 
 def read_rows(filename: str, content: bytes) -> list[dict[str, str]]:

@@ -1,0 +1,123 @@
+"""Appraisal policy as versioned data (DESIGN.md section 8), never code."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLES = ("public", "peer", "superior", "self")
+DEFAULT_WEIGHTS = {"public": 30, "peer": 20, "superior": 30, "self": 20}
+
+# Grade labels from best to worst: (zh, en) per preset.
+GRADE_PRESETS: dict[str, tuple[tuple[str, str], ...]] = {
+    # the appraisal plan's four grades
+    "appraisal": (("优秀", "Excellent"), ("良好", "Good"), ("合格", "Pass"), ("不合格", "Fail")),
+    # civil servants' annual appraisal
+    "civil_servant": (
+        ("优秀", "Excellent"),
+        ("称职", "Competent"),
+        ("基本称职", "Basically competent"),
+        ("不称职", "Incompetent"),
+    ),
+    # public institutions' staff
+    "public_institution": (
+        ("优秀", "Excellent"),
+        ("合格", "Pass"),
+        ("基本合格", "Basically pass"),
+        ("不合格", "Fail"),
+    ),
+}
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be applied; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str = "default-2026"
+    preset: str = "appraisal"
+    # lowest total for each grade but the last, best first (0-100 scale)
+    thresholds: tuple[float, float, float] = (90.0, 80.0, 60.0)
+    excellent_quota: float = 0.20  # share of a unit's staff who may be recommended 优秀
+    quota_rounding: str = "floor"  # 20% of 8 people: 1 (floor, "no more than") or 2 (round)
+    min_satisfaction: float = 0.60  # hard rule: below this public satisfaction, lowest grade
+    min_public_ratings: int = 5  # fewer active public ratings: "insufficient data"
+    satisfied_min: int = 4  # levels at or above count as satisfied (4 满意, 5 非常满意)
+    # a total needs at least this share of the configured weight present, so that
+    # nobody is graded on their self-statement alone
+    min_weight_present: float = 0.5
+    superior_k: int = 1  # distinct superiors for a reportable superior score
+    appeal_days: int = 30
+    # bad-review work orders, in working days
+    contact_days: int = 1
+    rectify_days: int = 5
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+
+    @property
+    def labels(self) -> tuple[tuple[str, str], ...]:
+        return GRADE_PRESETS[self.preset]
+
+    def label(self, level: int, lang: str = "zh-CN") -> str:
+        zh, en = self.labels[level]
+        return en if lang.startswith("en") else zh
+
+    @property
+    def lowest(self) -> int:
+        return len(self.labels) - 1
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["thresholds"] = list(self.thresholds)
+        return data
+
+    @classmethod
+    def from_json(
+        cls, data: dict[str, Any] | None, weights: dict[str, Any] | None = None
+    ) -> Policy:
+        """Read a campaign's policy; every bad field is a PolicyError naming it."""
+        data = dict(data or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise PolicyError(f"unknown policy field {unknown[0]!r}")
+        if weights is not None:
+            data["weights"] = weights
+        if "thresholds" in data:
+            data["thresholds"] = tuple(float(t) for t in data["thresholds"])
+        policy = cls(**data)
+        policy.check()
+        return policy
+
+    def check(self) -> None:
+        if self.preset not in GRADE_PRESETS:
+            raise PolicyError(f"preset must be one of {', '.join(GRADE_PRESETS)}")
+        t = self.thresholds
+        if len(t) != 3 or not (100 >= t[0] > t[1] > t[2] >= 0):
+            raise PolicyError("thresholds must be three falling numbers between 100 and 0")
+        if not 0 <= self.excellent_quota <= 1:
+            raise PolicyError("excellent_quota must be between 0 and 1")
+        if self.quota_rounding not in ("floor", "round"):
+            raise PolicyError("quota_rounding must be floor or round")
+        if not 0 <= self.min_satisfaction <= 1:
+            raise PolicyError("min_satisfaction must be between 0 and 1")
+        if self.min_public_ratings < 1:
+            raise PolicyError("min_public_ratings must be at least 1")
+        if self.satisfied_min not in (2, 3, 4, 5):
+            raise PolicyError("satisfied_min must be a level from 2 to 5")
+        if not 0 < self.min_weight_present <= 1:
+            raise PolicyError("min_weight_present must be above 0 and at most 1")
+        if self.superior_k < 1:
+            raise PolicyError("superior_k must be at least 1")
+        if self.appeal_days < 0:
+            raise PolicyError("appeal_days must not be negative")
+        if self.contact_days < 1 or self.rectify_days < 1:
+            raise PolicyError("contact_days and rectify_days must be at least 1")
+        if set(self.weights) != set(ROLES):
+            raise PolicyError(f"weights must name exactly the roles {', '.join(ROLES)}")
+        if (
+            any(float(w) < 0 for w in self.weights.values())
+            or sum(float(w) for w in self.weights.values()) <= 0
+        ):
+            raise PolicyError("weights must be non-negative and not all zero")

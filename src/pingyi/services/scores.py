@@ -1,0 +1,312 @@
+"""The scoring feed from the database: freeze a campaign's inputs into a snapshot at
+publication, and serve the feed computed from the frozen snapshot (DESIGN.md 6).
+
+HR and staff only ever see published snapshots; the agency may preview the latest
+cleaning run before publishing it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pingyi.db.tables import (
+    Campaign,
+    CampaignUnit,
+    CleaningRun,
+    GradeDecision,
+    Publication,
+    ServiceWindow,
+    Staff,
+)
+from pingyi.scoring import FeedRow, Policy, PolicyError, compute_feed, snapshot_hash
+from pingyi.scoring.feed import canonical
+from pingyi.services import audit
+from pingyi.services.campaigns import CampaignError, get_campaign, move
+
+
+class ScoresError(CampaignError):
+    """A feed request that cannot be served as asked; the message says why."""
+
+
+def campaign_policy(campaign: dict[str, Any]) -> Policy:
+    try:
+        return Policy.from_json(campaign.get("policy") or {}, campaign.get("weights"))
+    except PolicyError as exc:
+        raise ScoresError(f"the campaign's policy is not valid: {exc}") from exc
+
+
+async def _staff_in_scope(campaign_id: int) -> list[dict[str, Any]]:
+    units = [
+        r["unit"]
+        for r in await CampaignUnit.select(CampaignUnit.unit).where(
+            CampaignUnit.campaign == campaign_id
+        )
+    ]
+    if not units:
+        return []
+    windows = {
+        w["id"]: w["code"] for w in await ServiceWindow.select(ServiceWindow.id, ServiceWindow.code)
+    }
+    rows = await Staff.select(
+        Staff.id,
+        Staff.code,
+        Staff.name,
+        Staff.post_category,
+        Staff.window,
+        Staff.unit.code.as_alias("unit_code"),
+        Staff.unit.name.as_alias("unit_name"),
+    ).where(Staff.unit.is_in(units))
+    return [
+        {
+            "code": r["code"],
+            "name": r["name"],
+            "unit_code": r["unit_code"],
+            "unit_name": r["unit_name"],
+            "post_category": r["post_category"] or "",
+            "window": windows.get(r["window"]) if r["window"] else None,
+        }
+        for r in rows
+    ]
+
+
+def _score_inputs(scores: list[dict[str, Any]], windows: dict[int, str]) -> list[dict[str, Any]]:
+    """Only what the feed needs; window ratees by code, so snapshots read by themselves."""
+    out = []
+    for s in scores:
+        ratee = s["ratee"]
+        if ratee.startswith("window:"):
+            window_id = ratee.split(":", 1)[1]
+            ratee = f"window:{windows.get(int(window_id), window_id)}"
+        out.append(
+            {
+                "ratee": ratee,
+                "role": s["role"],
+                "n_used": s["n_used"],
+                "score_100": s["score_100"],
+                "satisfaction_rate": s["satisfaction_rate"],
+                "reportable": bool(s["reportable"]),
+            }
+        )
+    return sorted(out, key=lambda s: (s["ratee"], s["role"]))
+
+
+async def _cleaning_run(campaign_id: int, revision: int | None) -> dict[str, Any]:
+    query = CleaningRun.select().where(CleaningRun.campaign == campaign_id)
+    if revision is not None:
+        query = query.where(CleaningRun.revision == revision)
+    run = await query.order_by(CleaningRun.revision, ascending=False).output(load_json=True).first()
+    if run is None:
+        raise ScoresError("this campaign has not been cleaned yet; run the cleaning first")
+    return run
+
+
+async def _previous_below_standard(campaign: dict[str, Any]) -> dict[str, Any] | None:
+    """The campaign of the same series just before this one, if it was published."""
+    if not campaign["series"]:
+        return None
+    earlier = (
+        await Campaign.select(Campaign.id, Campaign.code)
+        .where(
+            (Campaign.series == campaign["series"])
+            & (Campaign.period_end < campaign["period_start"])
+        )
+        .order_by(Campaign.period_end, ascending=False)
+        .first()
+    )
+    if earlier is None:
+        return None
+    publication = await latest_publication(earlier["id"])
+    if publication is None:
+        return None
+    rows = compute_feed(json.loads(publication["snapshot"]))
+    return {
+        "campaign": earlier["code"],
+        "revision": publication["revision"],
+        "below_standard": sorted(r.staff_code for r in rows if r.below_standard),
+    }
+
+
+async def build_snapshot(campaign_code: str, revision: int | None = None) -> dict[str, Any]:
+    """Every input behind the feed, as plain JSON-able data."""
+    campaign = await get_campaign(campaign_code)
+    policy = campaign_policy(campaign)
+    run = await _cleaning_run(campaign["id"], revision)
+    windows = {
+        w["id"]: w["code"] for w in await ServiceWindow.select(ServiceWindow.id, ServiceWindow.code)
+    }
+    return {
+        "campaign": {
+            "code": campaign["code"],
+            "name": campaign["name"],
+            "series": campaign["series"],
+            "period_start": campaign["period_start"].isoformat(),
+            "period_end": campaign["period_end"].isoformat(),
+            "k": int(campaign["k"]),
+        },
+        "revision": int(run["revision"]),
+        "policy": policy.to_json(),
+        "staff": sorted(await _staff_in_scope(campaign["id"]), key=lambda s: s["code"]),
+        "scores": _score_inputs(run["scores"], windows),
+        "previous": await _previous_below_standard(campaign),
+    }
+
+
+async def latest_publication(campaign_id: int) -> dict[str, Any] | None:
+    return (
+        await Publication.select()
+        .where(Publication.campaign == campaign_id)
+        .order_by(Publication.revision, ascending=False)
+        .first()
+    )
+
+
+async def publish(campaign_code: str, actor: str, note: str = "") -> dict[str, Any]:
+    """Freeze the latest cleaning run: HR and staff see these numbers from now on."""
+    campaign = await get_campaign(campaign_code)
+    snapshot = await build_snapshot(campaign_code)
+    already = await Publication.exists().where(
+        (Publication.campaign == campaign["id"]) & (Publication.revision == snapshot["revision"])
+    )
+    if already:
+        raise ScoresError(
+            f"revision {snapshot['revision']} is already published; "
+            "run the cleaning again to publish a new revision"
+        )
+    await move(campaign_code, "published", actor)
+    digest = snapshot_hash(snapshot)
+    await Publication.insert(
+        Publication(
+            campaign=campaign["id"],
+            revision=snapshot["revision"],
+            published_by=actor,
+            snapshot=canonical(snapshot).decode(),
+            snapshot_hash=digest,
+            note=note,
+            published_at=datetime.now(UTC),
+        )
+    )
+    await audit.record(
+        actor,
+        "campaign.publish",
+        f"campaign:{campaign_code}",
+        after={"revision": snapshot["revision"], "snapshot_hash": digest, "note": note},
+    )
+    return {"revision": snapshot["revision"], "snapshot_hash": digest}
+
+
+async def published_feed(campaign_code: str) -> tuple[dict[str, Any], list[FeedRow]]:
+    """(publication facts, rows) of the newest publication, recomputed from its snapshot."""
+    campaign = await get_campaign(campaign_code)
+    publication = await latest_publication(campaign["id"])
+    if publication is None:
+        raise ScoresError("this campaign has not been published yet")
+    snapshot = json.loads(publication["snapshot"])
+    facts = {
+        "campaign": campaign_code,
+        "name": campaign["name"],
+        "revision": publication["revision"],
+        "snapshot_hash": publication["snapshot_hash"],
+        "published_at": publication["published_at"],
+        "policy": snapshot["policy"],
+        "previous": snapshot.get("previous"),
+        "published": True,
+    }
+    return facts, compute_feed(snapshot)
+
+
+async def preview_feed(campaign_code: str) -> tuple[dict[str, Any], list[FeedRow]]:
+    """The agency's look at the latest cleaning run before it is published."""
+    campaign = await get_campaign(campaign_code)
+    snapshot = await build_snapshot(campaign_code)
+    facts = {
+        "campaign": campaign_code,
+        "name": campaign["name"],
+        "revision": snapshot["revision"],
+        "snapshot_hash": snapshot_hash(snapshot),
+        "published_at": None,
+        "policy": snapshot["policy"],
+        "previous": snapshot.get("previous"),
+        "published": False,
+    }
+    return facts, compute_feed(snapshot)
+
+
+async def update_policy(campaign_code: str, changes: dict[str, Any], actor: str) -> Policy:
+    """A new policy version for the campaign; published snapshots keep the old one."""
+    campaign = await get_campaign(campaign_code)
+    old = campaign_policy(campaign)
+    merged = {**old.to_json(), **changes}
+    weights = merged.pop("weights")
+    try:
+        new = Policy.from_json(merged, weights)
+    except (PolicyError, TypeError, ValueError) as exc:
+        raise ScoresError(str(exc)) from exc
+    stored = new.to_json()
+    stored.pop("weights")
+    await Campaign.update({Campaign.policy: stored, Campaign.weights: new.weights}).where(
+        Campaign.id == campaign["id"]
+    )
+    await audit.record(
+        actor,
+        "campaign.policy",
+        f"campaign:{campaign_code}",
+        before=old.to_json(),
+        after=new.to_json(),
+    )
+    return new
+
+
+async def decide_grade(
+    campaign_code: str, staff_code: str, final: str, note: str, actor: str
+) -> None:
+    """Record the final grade a person decided, beside the recommendation."""
+    facts, rows = await published_feed(campaign_code)
+    row = next((r for r in rows if r.staff_code == staff_code), None)
+    if row is None:
+        raise ScoresError(f"no staff member {staff_code} in the published feed")
+    policy = Policy.from_json(facts["policy"])
+    labels = [policy.label(level) for level in range(len(policy.labels))]
+    if final not in labels:
+        raise ScoresError(f"the grade must be one of {' '.join(labels)}")
+    if final != row.recommended_grade and len(note.strip()) < 4:
+        raise ScoresError("a grade different from the recommendation needs a reason")
+    campaign = await get_campaign(campaign_code)
+    staff = await Staff.select(Staff.id).where(Staff.code == staff_code).first()
+    assert staff is not None
+    await GradeDecision.insert(
+        GradeDecision(
+            campaign=campaign["id"],
+            staff=staff["id"],
+            revision=facts["revision"],
+            recommended=row.recommended_grade,
+            final=final,
+            approved_by=actor,
+            note=note.strip(),
+        )
+    )
+    await audit.record(
+        actor,
+        "grade.decide",
+        f"campaign:{campaign_code}/staff:{staff_code}",
+        after={"revision": facts["revision"], "recommended": row.recommended_grade, "final": final},
+    )
+
+
+async def grade_decisions(campaign_code: str) -> dict[str, dict[str, Any]]:
+    """The latest decision per staff code."""
+    campaign = await get_campaign(campaign_code)
+    rows = (
+        await GradeDecision.select(
+            GradeDecision.staff.code.as_alias("staff_code"),
+            GradeDecision.final,
+            GradeDecision.approved_by,
+            GradeDecision.revision,
+            GradeDecision.at,
+            GradeDecision.note,
+        )
+        .where(GradeDecision.campaign == campaign["id"])
+        .order_by(GradeDecision.id)
+    )
+    return {r["staff_code"]: r for r in rows}

@@ -1,0 +1,275 @@
+"""Scores for HR and the agency: the feed table, exports, publication, the policy,
+final grades; the staff member's own view and appeals, and the agency's review."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.response import Redirect, Response, Template
+
+from pingyi import charts, exports
+from pingyi.db.tables import Campaign, Publication, Staff
+from pingyi.scoring import GRADE_PRESETS, Policy
+from pingyi.services import appeals, scores
+from pingyi.services.campaigns import CampaignError
+from pingyi.web.console_campaigns import Form, _actor, _campaign
+from pingyi.web.guards import current_user
+from pingyi.web.rendering import render, request_language
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+def _is_agency(request: Request[Any, Any, Any]) -> bool:
+    user = current_user(request)
+    return bool(user and user["role"] == "agency_admin")
+
+
+def _error(request: Request[Any, Any, Any], exc: Exception, status: int = 409) -> Template:
+    return render(request, "error.html", status_code=status, message=str(exc))
+
+
+async def _feed(request: Request[Any, Any, Any], code: str) -> tuple[dict[str, Any], list[Any]]:
+    """The published feed; the agency may preview the latest unpublished run."""
+    await _campaign(code)
+    if _is_agency(request) and request.query_params.get("preview"):
+        return await scores.preview_feed(code)
+    return await scores.published_feed(code)
+
+
+@get("/admin/scores", opt={"permission": "scores.view"})
+async def scores_list(request: Request[Any, Any, Any]) -> Template:
+    published = {
+        p["campaign"]: p
+        for p in await Publication.select(
+            Publication.campaign, Publication.revision, Publication.published_at
+        ).order_by(Publication.revision)
+    }
+    campaigns = await Campaign.select(
+        Campaign.id, Campaign.code, Campaign.name, Campaign.state, Campaign.period_end
+    ).order_by(Campaign.period_end, ascending=False)
+    if not _is_agency(request):
+        campaigns = [c for c in campaigns if c["id"] in published]
+    return render(request, "admin/scores_list.html", campaigns=campaigns, published=published)
+
+
+@get("/admin/campaigns/{code:str}/scores", opt={"permission": "scores.view"})
+async def scores_page(request: Request[Any, Any, Any], code: str) -> Template:
+    try:
+        facts, rows = await _feed(request, code)
+    except scores.ScoresError as exc:
+        return _error(request, exc)
+    policy = Policy.from_json(facts["policy"])
+    lang = request_language(request)
+    totals = [r.total for r in rows if r.total is not None]
+    grades = Counter(r.recommended_grade for r in rows if r.recommended_grade)
+    labels = [policy.label(level, lang) for level in range(len(policy.labels))]
+    zh_labels = [policy.label(level) for level in range(len(policy.labels))]
+    return render(
+        request,
+        "admin/scores.html",
+        campaign=await _campaign(code),
+        facts=facts,
+        rows=rows,
+        policy=policy,
+        grade_labels=zh_labels,
+        decisions=await scores.grade_decisions(code),
+        presets=GRADE_PRESETS,
+        histogram=charts.histogram(totals, bins=10, title="综合得分分布") if totals else "",
+        grade_chart=charts.bar_chart(
+            labels, [float(grades.get(z, 0)) for z in zh_labels], title="建议等次"
+        )
+        if rows
+        else "",
+    )
+
+
+@get("/admin/campaigns/{code:str}/scores/export", opt={"permission": "scores.view"})
+async def scores_export(request: Request[Any, Any, Any], code: str) -> Response[bytes] | Template:
+    kind = request.query_params.get("format", "csv")
+    if kind not in EXPORT_TYPES:
+        return _error(request, ValueError("format must be csv, xlsx or json"), 400)
+    try:
+        facts, rows = await _feed(request, code)
+    except scores.ScoresError as exc:
+        return _error(request, exc)
+    lang = request_language(request)
+    body = exports.render(kind, facts, rows, lang)
+    suffix = "" if facts["published"] else "-preview"
+    name = f"{code}-r{facts['revision']}{suffix}.{kind}"
+    return Response(
+        body,
+        media_type=EXPORT_TYPES[kind],
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@post("/admin/campaigns/{code:str}/publish", opt={"permission": "campaign.manage"})
+async def campaign_publish(
+    request: Request[Any, Any, Any], code: str, data: Form
+) -> Template | Redirect:
+    await _campaign(code)
+    try:
+        await scores.publish(code, _actor(request), note=str(data.get("note", ""))[:500])
+    except CampaignError as exc:
+        return _error(request, exc)
+    return Redirect(f"/admin/campaigns/{code}/scores")
+
+
+POLICY_FIELDS = {
+    "preset": str,
+    "excellent_quota": lambda v: float(v) / 100,
+    "quota_rounding": str,
+    "min_satisfaction": lambda v: float(v) / 100,
+    "min_public_ratings": int,
+    "min_weight_present": lambda v: float(v) / 100,
+    "superior_k": int,
+    "appeal_days": int,
+    "contact_days": int,
+    "rectify_days": int,
+    "version": str,
+}
+
+
+@post("/admin/campaigns/{code:str}/policy", opt={"permission": "campaign.manage"})
+async def campaign_policy(
+    request: Request[Any, Any, Any], code: str, data: Form
+) -> Template | Redirect:
+    await _campaign(code)
+    changes: dict[str, Any] = {}
+    try:
+        for name, parse in POLICY_FIELDS.items():
+            value = str(data.get(name, "")).strip()
+            if value:
+                changes[name] = parse(value)
+        changes["thresholds"] = [float(data.get(f"threshold_{i}", "")) for i in range(3)]
+        await scores.update_policy(code, changes, _actor(request))
+    except ValueError as exc:  # ScoresError too
+        return _error(request, exc, 400)
+    return Redirect(f"/admin/campaigns/{code}/scores?preview=1")
+
+
+@post("/admin/campaigns/{code:str}/grades", opt={"permission": "grade.decide"})
+async def grade_decide(
+    request: Request[Any, Any, Any], code: str, data: Form
+) -> Template | Redirect:
+    await _campaign(code)
+    try:
+        await scores.decide_grade(
+            code,
+            str(data.get("staff", "")),
+            str(data.get("final", "")),
+            str(data.get("note", ""))[:500],
+            _actor(request),
+        )
+    except CampaignError as exc:
+        return _error(request, exc, 400)
+    return Redirect(f"/admin/campaigns/{code}/scores")
+
+
+@get("/me", opt={"permission": "self.view"})
+async def my_results(request: Request[Any, Any, Any]) -> Template:
+    """A staff member's own published results: aggregates only, never raters."""
+    user = current_user(request)
+    staff_id = user["staff_id"] if user else None
+    if staff_id is None:
+        raise PermissionDeniedException("this login belongs to no staff member")
+    staff = await Staff.select(Staff.code).where(Staff.id == staff_id).first()
+    code = staff["code"] if staff else None
+    results = []
+    for campaign in await Campaign.select(Campaign.code, Campaign.name).order_by(
+        Campaign.period_end, ascending=False
+    ):
+        try:
+            facts, rows = await scores.published_feed(campaign["code"])
+        except scores.ScoresError:
+            continue
+        mine = next((r for r in rows if r.staff_code == code), None)
+        if mine is None:
+            continue
+        deadline = appeals.appeal_deadline(facts["published_at"], facts["policy"])
+        results.append(
+            {
+                "campaign": campaign,
+                "facts": facts,
+                "row": mine,
+                "policy": Policy.from_json(facts["policy"]),
+                "deadline": deadline,
+                "can_appeal": datetime.now(UTC) <= deadline,
+            }
+        )
+    return render(
+        request,
+        "admin/me.html",
+        results=results,
+        appeals=await appeals.appeals_of_staff(staff_id),
+    )
+
+
+@post("/me/appeals", opt={"permission": "self.view"})
+async def my_appeal(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
+    user = current_user(request)
+    if not user or user.get("staff_id") is None:
+        raise PermissionDeniedException("this login belongs to no staff member")
+    try:
+        await appeals.file_appeal(
+            int(user["staff_id"]),
+            str(data.get("campaign", "")),
+            str(data.get("reason", "")),
+            str(user["username"]),
+        )
+    except CampaignError as exc:
+        return _error(request, exc, 400)
+    return Redirect("/me")
+
+
+@get("/admin/appeals", opt={"permission": "appeal.review"})
+async def appeal_list(request: Request[Any, Any, Any]) -> Template:
+    return render(request, "admin/appeals.html", appeals=await appeals.all_appeals())
+
+
+@get("/admin/appeals/{appeal_id:int}", opt={"permission": "appeal.review"})
+async def appeal_page(request: Request[Any, Any, Any], appeal_id: int) -> Template:
+    appeal = next((a for a in await appeals.all_appeals() if a["id"] == appeal_id), None)
+    if appeal is None:
+        raise NotFoundException("no such appeal")
+    intact, row = await appeals.recompute(appeal_id)
+    return render(request, "admin/appeal.html", appeal=appeal, intact=intact, row=row)
+
+
+@post("/admin/appeals/{appeal_id:int}/decide", opt={"permission": "appeal.review"})
+async def appeal_decide(
+    request: Request[Any, Any, Any], appeal_id: int, data: Form
+) -> Template | Redirect:
+    try:
+        await appeals.decide(
+            appeal_id,
+            str(data.get("decision", "")),
+            str(data.get("explanation", ""))[:2000],
+            _actor(request),
+        )
+    except CampaignError as exc:
+        return _error(request, exc)
+    return Redirect(f"/admin/appeals/{appeal_id}")
+
+
+SCORE_HANDLERS = [
+    scores_list,
+    scores_page,
+    scores_export,
+    campaign_publish,
+    campaign_policy,
+    grade_decide,
+    my_results,
+    my_appeal,
+    appeal_list,
+    appeal_page,
+    appeal_decide,
+]
