@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from pingyi import exports
 from pingyi.scoring import Policy, compute_feed
 
-HOSTILE = ["=HYPERLINK(\"http://x\")", "+SUM(1)", "-2+3", "@cmd", "\tTAB", "\rCR"]
+HOSTILE = ['=HYPERLINK("http://x")', "+SUM(1)", "-2+3", "@cmd", "\tTAB", "\rCR"]
 
 
 def _rows():

@@ -238,7 +238,9 @@ async def test_appeals_close_after_the_period_and_tampering_shows(db: str) -> No
     publication = await Publication.select().first()
     late = publication["published_at"] + timedelta(days=31)
     with pytest.raises(appeals.AppealError, match="ended"):
-        await appeals.file_appeal(staff["id"], "C1", "评价结果与实际不符，申请复核。", "s1", now=late)
+        await appeals.file_appeal(
+            staff["id"], "C1", "评价结果与实际不符，申请复核。", "s1", now=late
+        )
     appeal_id = await appeals.file_appeal(staff["id"], "C1", "评价结果与实际不符，申请复核。", "s1")
     assert await Appeal.count() == 1
     snapshot = json.loads(publication["snapshot"])
@@ -290,3 +292,10 @@ async def test_cli_publish_and_export(db: str, tmp_path: Any) -> None:
     assert sheet.max_row == 9 and sheet.freeze_panes == "A2"
     again = subprocess.run([*cli, "campaign", "publish", "C1"], capture_output=True, text=True)
     assert again.returncode != 0 and "already published" in again.stderr
+
+
+async def test_the_feed_is_documented_in_openapi(client: Any) -> None:
+    schema = (await client.get("/api/docs/openapi.json")).json()
+    operation = schema["paths"]["/api/v1/campaigns/{code}/scores"]["get"]
+    assert "hr" in operation["tags"] and "200" in operation["responses"]
+    assert {p["name"] for p in operation["parameters"]} >= {"code", "page", "per_page"}

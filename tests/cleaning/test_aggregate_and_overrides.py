@@ -25,6 +25,16 @@ def test_k_rule_counts_distinct_peer_raters_and_public_responses():
     assert scores(clean(ratings(records)))[("T", "peer")].reportable is True
 
 
+def test_superior_scores_follow_their_own_k():
+    from pingyi.cleaning import AggregateConfig, CleaningConfig
+
+    # one leader rates in office: reportable by default (k_superior = 1), not under 3
+    records = form("b1", "BOSS", "T", [4] * 5 + [5], role="superior")
+    assert scores(clean(ratings(records)))[("T", "superior")].reportable is True
+    strict = CleaningConfig(aggregate=AggregateConfig(k_superior=3))
+    assert scores(clean(ratings(records), strict))[("T", "superior")].reportable is False
+
+
 def test_default_channel_is_ignored_in_means_and_satisfaction_and_counted():
     records = public("c1", "W", 2) + public("c2", "W", 3, minutes=30)
     records += public("c3", "W", 4, minutes=60)

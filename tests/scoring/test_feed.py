@@ -162,9 +162,7 @@ def test_quota_counts_each_unit_apart() -> None:
     rows = compute_feed(snapshot(staff, scores))
     excellent = [r.staff_code for r in rows if r.recommended_grade == "优秀"]
     assert excellent == []  # five-way ties in each unit of five with a quota of one
-    distinct = [
-        s for i, p in enumerate(staff) for s in full(p["code"], 91 + i % 5, 95, 95, 95)
-    ]
+    distinct = [s for i, p in enumerate(staff) for s in full(p["code"], 91 + i % 5, 95, 95, 95)]
     rows = compute_feed(snapshot(staff, distinct))
     assert sorted(r.staff_code for r in rows if r.recommended_grade == "优秀") == ["A4", "B4"]
 
@@ -187,7 +185,7 @@ def test_two_consecutive_periods_below_standard_warn() -> None:
 
 def test_public_score_falls_back_to_the_staff_members_window() -> None:
     staff = [person("A", window="W1")]
-    scores = [score("window:W1", "public", 75, sat=0.8)] + full("A", 0, 80, 80, 80)[1:]
+    scores = [score("window:W1", "public", 75, sat=0.8), *full("A", 0, 80, 80, 80)[1:]]
     row = compute_feed(snapshot(staff, scores))[0]
     assert row.public_source == "window" and row.scores["public"] == 75.0
     assert row.satisfaction_rate == 0.8

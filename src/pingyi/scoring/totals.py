@@ -16,6 +16,6 @@ def weighted_total(
     weight_sum = sum(present.values())
     if weight_sum <= 0 or weight_sum < min_present * sum(float(w) for w in weights.values()):
         return None, {}
-    total = sum(float(scores[r]) * w for r, w in present.items() if scores[r] is not None)
+    total = sum(float(scores[r] or 0.0) * w for r, w in present.items())
     used = {r: round(100 * w / weight_sum, 2) for r, w in present.items()}
     return round(total / weight_sum, 2), used

@@ -4,6 +4,7 @@ final grades; the staff member's own view and appeals, and the agency's review."
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -123,7 +124,7 @@ async def campaign_publish(
     return Redirect(f"/admin/campaigns/{code}/scores")
 
 
-POLICY_FIELDS = {
+POLICY_FIELDS: dict[str, Callable[[str], Any]] = {
     "preset": str,
     "excellent_quota": lambda v: float(v) / 100,
     "quota_rounding": str,
