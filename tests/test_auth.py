@@ -33,6 +33,22 @@ async def test_agency_admin_signs_in_and_out(client: Any) -> None:
     assert (await client.get("/admin")).status_code in (302, 303)
 
 
+async def test_sign_in_issues_a_fresh_session_id(client: Any) -> None:
+    await make_user("alice", "agency_admin")
+    planted = "a" * 64  # an ID an attacker set in the victim's browser (session fixation)
+    client.cookies.set("pingyi_session", planted)
+    await client.get("/login")
+    response = await login(client, "alice", "correct horse battery")
+    issued = response.headers["set-cookie"].split("pingyi_session=", 1)[1].split(";", 1)[0]
+    assert response.status_code in (302, 303) and issued and issued != planted
+    client.cookies.clear()
+    client.cookies.set("pingyi_session", issued)
+    assert (await client.get("/admin")).status_code == 200
+    client.cookies.clear()
+    client.cookies.set("pingyi_session", planted)
+    assert (await client.get("/admin")).status_code in (302, 303)  # the planted ID is nobody
+
+
 async def test_passwords_are_stored_as_argon2(db: str) -> None:
     from pingyi.db.tables import AdminUser
 

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from pingyi.i18n import translate
 from pingyi.services.users import authenticate
 from pingyi.web.rendering import render, request_language
+from pingyi.web.sessions import rotate_session
 from pingyi.web.state import limiter_of, settings_of
 
 
@@ -63,6 +64,7 @@ class AuthController(Controller):
                 error=translate("login.failed", lang),
             )
         request.clear_session()
+        rotate_session(request)  # an ID planted before sign-in must not become signed in
         request.set_session({"user": user.as_session()})
         return Redirect(_safe_next(data.get("next")))
 
