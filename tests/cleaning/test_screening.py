@@ -58,6 +58,14 @@ def test_off_hours_submission_is_flagged():
     assert "22:00" in flags["night"].detail
 
 
+def test_per_unit_hours_decided_at_submission_replace_the_global_clock():
+    # a hall open until 21:00 marked nothing; one closed at noon marked "early"
+    records = base() + public("late", "W1", 5, minutes=12 * 60)  # 21:00, past 18:00 + 1 h
+    records += public("early", "W2", 5, minutes=4 * 60)  # 13:00, fine by the global clock
+    flags = by_reason(clean(ratings(records), off_hours={"early"}), "OFF_HOURS")
+    assert set(flags) == {"early"} and "该单位" in flags["early"].detail
+
+
 def test_burst_of_top_ratings_from_few_devices():
     records = base()
     for k in range(10):

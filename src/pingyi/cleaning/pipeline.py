@@ -64,6 +64,7 @@ def clean(
     ticket_counts: TicketCounts | None = None,
     progress: Progress | None = None,
     honeypot: Collection[str] | None = None,
+    off_hours: Collection[str] | None = None,
     _progress_span: tuple[float, float] = (0.0, 1.0),
 ) -> CleaningResult:
     """Cleans one campaign's answers; see the package docstring for the contract."""
@@ -85,7 +86,10 @@ def clean(
     honey = np.isin(table.ids, list(honeypot)) if honeypot else np.zeros(len(table), bool)
     lap("responses")
 
-    screen(table, cfg, ledger, honey, ticket_counts, report)
+    # the service knows each unit's own hours and marks responses when they arrive;
+    # files (and callers without that knowledge) fall back to cfg.opening_hours
+    outside = np.isin(table.ids, list(off_hours)) if off_hours is not None else None
+    screen(table, cfg, ledger, honey, ticket_counts, report, outside)
     lap("screening")
 
     # a first robust fit gives the residuals collusion is judged on

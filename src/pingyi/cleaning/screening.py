@@ -155,10 +155,24 @@ def local_clock(t: np.ndarray, hours: OpeningHours) -> tuple[np.ndarray, np.ndar
     return weekday, hour
 
 
-def flag_off_hours(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> None:
+def flag_off_hours(
+    table: ResponseTable,
+    cfg: CleaningConfig,
+    ledger: Ledger,
+    outside_hours: np.ndarray | None = None,
+) -> None:
+    """Public ratings submitted while the hall was closed. `outside_hours`, when given,
+    is the verdict per response from each unit's own hours; else cfg.opening_hours."""
     hours = cfg.opening_hours
     timed = np.isin(table.role, cfg.screening.roles_with_time) & np.isfinite(table.t)
     timed &= table.channel != DEFAULT_CHANNEL
+    w = cfg.screening.off_hours_weight
+    action = "exclude" if w <= 0 else "downweight"
+    if outside_hours is not None:
+        idx = np.flatnonzero(timed & outside_hours & (ledger.weight > 0))
+        details = ["提交时不在该单位公布的办理时间内（按单位自己的办理时间判断）"] * len(idx)
+        ledger.add_response_flags("OFF_HOURS", action, idx, w, details)
+        return
     t = np.where(timed, table.t, 0.0)
     weekday, hour = local_clock(t, hours)
     open_day = np.isin(weekday, hours.weekdays)
@@ -172,8 +186,7 @@ def flag_off_hours(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) ->
         f"闭厅后宽限 {hours.grace_minutes:.0f} 分钟）内"
         for i in idx.tolist()
     ]
-    w = cfg.screening.off_hours_weight
-    ledger.add_response_flags("OFF_HOURS", "exclude" if w <= 0 else "downweight", idx, w, details)
+    ledger.add_response_flags("OFF_HOURS", action, idx, w, details)
 
 
 def _hhmm(hour: float) -> str:
@@ -297,13 +310,14 @@ def screen(
     honeypot: np.ndarray,
     ticket_counts: TicketCounts | None = None,
     progress: Callable[[str, float], None] | None = None,
+    outside_hours: np.ndarray | None = None,
 ) -> None:
     steps = [
         ("bots", lambda: flag_bots(table, cfg, ledger, honeypot)),
         ("duplicates", lambda: flag_duplicates(table, cfg, ledger)),
         ("speeders", lambda: flag_speeders(table, cfg, ledger)),
         ("straightlining", lambda: flag_straightlining(table, cfg, ledger)),
-        ("off_hours", lambda: flag_off_hours(table, cfg, ledger)),
+        ("off_hours", lambda: flag_off_hours(table, cfg, ledger, outside_hours)),
         ("bursts", lambda: flag_bursts(table, cfg, ledger, ticket_counts)),
     ]
     for k, (_name, step) in enumerate(steps):

@@ -26,9 +26,10 @@ Progress = Callable[[str, float], None]
 
 async def _records(
     campaign_id: int, key: bytes
-) -> tuple[list[dict[str, Any]], set[str], dict[str, str]]:
-    """Answer rows in the DESIGN.md section 5 shape, the honeypot response ids, and a
-    map from the engine's ratee names back to readable ones."""
+) -> tuple[list[dict[str, Any]], set[str], set[str], dict[str, str]]:
+    """Answer rows in the DESIGN.md section 5 shape, the honeypot response ids, the ids
+    submitted outside their unit's opening hours, and a map from the engine's ratee
+    names back to readable ones."""
     responses = await Response.select(
         Response.id,
         Response.role,
@@ -41,6 +42,7 @@ async def _records(
         Response.submitted_at,
         Response.duration_s,
         Response.honeypot,
+        Response.off_hours,
     ).where(Response.campaign == campaign_id)
     # A corrected response is replaced by its correction; both stay stored.
     replaced = await superseded_ids(campaign_id)
@@ -83,7 +85,8 @@ async def _records(
             }
         )
     honeypot = {str(r["id"]) for r in responses if r["honeypot"]}
-    return records, honeypot, names
+    off_hours = {str(r["id"]) for r in responses if r["off_hours"]}
+    return records, honeypot, off_hours, names
 
 
 async def run_cleaning(
@@ -92,7 +95,7 @@ async def run_cleaning(
     """Clean a closed (or already cleaned) campaign; returns the run's summary."""
     campaign = await get_campaign(campaign_code)
     key = await rater_key(campaign["id"])
-    records, honeypot, names = await _records(campaign["id"], key)
+    records, honeypot, off_hours, names = await _records(campaign["id"], key)
     overrides = [
         (o["reason"], o["response_id"] or o["rater"])
         for o in await Override.select().where(Override.campaign == campaign["id"])
@@ -109,7 +112,12 @@ async def run_cleaning(
     # Move first: an illegal move (e.g. an open campaign) must stop before any work.
     await move(campaign_code, "cleaned", actor)
     result = cleaning.clean(
-        ratings, config, overrides=overrides, progress=progress, honeypot=honeypot
+        ratings,
+        config,
+        overrides=overrides,
+        progress=progress,
+        honeypot=honeypot,
+        off_hours=off_hours,
     )
     last = (
         await CleaningRun.select(CleaningRun.revision)
