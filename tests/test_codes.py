@@ -96,3 +96,16 @@ async def test_redis_limiter_is_shared_between_workers() -> None:
     finally:
         await one.close()
         await two.close()
+
+
+async def test_limiter_allows_no_double_burst_across_a_window_boundary() -> None:
+    from pingyi.ratelimit import MemoryRateLimiter
+
+    now = [1079.0]  # one second before a 60 s window ends (windows start at 1020, 1080)
+    limiter = MemoryRateLimiter(clock=lambda: now[0])
+    assert all([(await limiter.hit("a", 5, 60)).allowed for _ in range(5)])
+    now[0] = 1081.0  # a fixed window would start again from zero here
+    refused = await limiter.hit("a", 5, 60)
+    assert not refused.allowed and 1 <= refused.retry_after_s <= 60
+    now[0] += refused.retry_after_s
+    assert (await limiter.hit("a", 5, 60)).allowed

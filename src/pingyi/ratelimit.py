@@ -1,7 +1,9 @@
 """Rate limits shared by all workers (Redis) or per process (memory).
 
-A fixed window per key: O(1) memory per key whatever the limit, unlike a list of
-timestamps that grows with it.
+A sliding-window counter per key: the current window's count plus the previous one's,
+weighted by how much of it still overlaps the last `window_s` seconds. O(1) memory per
+key whatever the limit, and no burst of twice the limit across a window boundary as
+with fixed windows. Refused hits count too, so a client that keeps guessing stays out.
 """
 
 from __future__ import annotations
@@ -20,6 +22,21 @@ class Decision:
     retry_after_s: int
 
 
+def decide(now: float, window_s: float, previous: int, current: int, limit: int) -> Decision:
+    """The verdict on a hit already added to `current` (the count of this window)."""
+    start = (now // window_s) * window_s
+    overlap = 1.0 - (now - start) / window_s  # share of the previous window still inside
+    estimate = previous * overlap + current
+    if estimate <= limit:
+        return Decision(True, max(0, math.floor(limit - estimate)), 0)
+    room = limit - 1  # the next hit must fit
+    if current <= room and previous > 0:  # wait until enough of the previous window slid out
+        wait_until = start + window_s * (1.0 - (room - current) / previous)
+    else:  # wait into the next window, where this window's count is the previous one
+        wait_until = start + window_s * (2.0 - room / current if current else 1.0)
+    return Decision(False, 0, max(1, math.ceil(wait_until - now)))
+
+
 class RateLimiter(Protocol):
     async def hit(self, key: str, limit: int, window_s: float) -> Decision: ...
 
@@ -30,20 +47,21 @@ class MemoryRateLimiter:
     def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000):
         self._clock = clock
         self._max_keys = max_keys
-        self._counts: dict[str, tuple[int, int]] = {}  # key -> (window number, count)
+        self._counts: dict[str, tuple[int, int, int]] = {}  # key -> (window, previous, current)
 
     async def hit(self, key: str, limit: int, window_s: float) -> Decision:
         now = self._clock()
         window = int(now // window_s)
         if len(self._counts) >= self._max_keys:
-            self._counts = {k: v for k, v in self._counts.items() if v[0] >= window}
-        number, count = self._counts.get(key, (window, 0))
-        if number != window:
-            count = 0
-        count += 1
-        self._counts[key] = (window, count)
-        retry = max(1, math.ceil((window + 1) * window_s - now))
-        return Decision(count <= limit, max(0, limit - count), 0 if count <= limit else retry)
+            self._counts = {k: v for k, v in self._counts.items() if v[0] >= window - 1}
+        number, previous, current = self._counts.get(key, (window, 0, 0))
+        if number == window - 1:
+            previous, current = current, 0
+        elif number != window:
+            previous, current = 0, 0
+        current += 1
+        self._counts[key] = (window, previous, current)
+        return decide(now, window_s, previous, current, limit)
 
     async def close(self) -> None:
         self._counts.clear()
@@ -62,11 +80,10 @@ class RedisRateLimiter:
         name = f"{self._prefix}{key}:{window}"
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(name)
-            pipe.expire(name, max(1, math.ceil(window_s)) + 1)
-            count, _ = await pipe.execute()
-        retry = max(1, math.ceil((window + 1) * window_s - now))
-        allowed = int(count) <= limit
-        return Decision(allowed, max(0, limit - int(count)), 0 if allowed else retry)
+            pipe.expire(name, max(1, math.ceil(2 * window_s)) + 1)
+            pipe.get(f"{self._prefix}{key}:{window - 1}")
+            current, _, previous = await pipe.execute()
+        return decide(now, window_s, int(previous or 0), int(current), limit)
 
     async def close(self) -> None:
         await self._redis.aclose()
