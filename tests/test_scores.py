@@ -299,3 +299,14 @@ async def test_the_feed_is_documented_in_openapi(client: Any) -> None:
     operation = schema["paths"]["/api/v1/campaigns/{code}/scores"]["get"]
     assert "hr" in operation["tags"] and "200" in operation["responses"]
     assert {p["name"] for p in operation["parameters"]} >= {"code", "page", "per_page"}
+
+
+async def test_a_staff_member_under_k_does_not_see_their_peer_mean(client: Any) -> None:
+    from pingyi.services import scores
+
+    await _cleaned()
+    await scores.publish("C1", "test")
+    await _as(client, "s2", "staff", staff_code="u1-S2")
+    mine = await client.get("/me")
+    assert mine.status_code == 200 and "评价人数不足" in mine.text
+    assert str(SECRET_PEER) not in mine.text
