@@ -26,6 +26,15 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
+def _text_width(text: str) -> int:
+    """Rough width in pixels of a 12 px label: CJK characters are about twice as wide."""
+    return sum(12 if ord(ch) >= 0x2E80 else 7 for ch in text)
+
+
+def _label_width(labels: Sequence[str]) -> int:
+    return min(240, 12 + max((_text_width(str(x)) for x in labels), default=8))
+
+
 def _open(width: int, height: int, title: str) -> list[str]:
     t = escape(title)
     return [
@@ -51,15 +60,17 @@ def bar_chart(
     value_format=_fmt,
 ) -> str:
     """Horizontal bars (long labels fit), one per label, value printed at the end."""
-    label_w = min(220, 12 + 8 * max((len(str(x)) for x in labels), default=1))
+    label_w = _label_width(labels)
     height = 30 + len(labels) * (bar_height + 6) + 10
     out = _open(width, height, title)
     finite = [abs(v) for v in values if not math.isnan(v)]
     top = max(finite, default=1.0) or 1.0
     span = width - label_w - 70
     has_negative = any(v < 0 for v in values if not math.isnan(v))
-    zero = label_w + (span / 2 if has_negative else 0)
-    scale = (span / 2 if has_negative else span) / top
+    # with negative values the zero line sits in the middle, and each side keeps room
+    # for its value labels so that they never run into the row labels
+    zero = label_w + (span / 2 + 35 if has_negative else 0)
+    scale = (span / 2 - 35 if has_negative else span) / top
     for k, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = 30 + k * (bar_height + 6)
         out.append(
@@ -244,5 +255,81 @@ def graph(
             f"<text x='{x:.1f}' y='{y + node_r + 12:.1f}' text-anchor='middle'>"
             f"{escape(name)}</text>"
         )
+    out.append("</svg>")
+    return "".join(out)
+
+
+# Fills told apart without colour: solid black, dense and sparse hatching, dots, white.
+_PATTERNS = (
+    "<rect width='6' height='6' fill='#000'/>",
+    "<rect width='6' height='6' fill='#fff'/><path d='M0,6 L6,0 M-1,1 L1,-1 M5,7 L7,5' "
+    "stroke='#000' stroke-width='2'/>",
+    "<rect width='6' height='6' fill='#fff'/><path d='M0,0 L6,6 M-1,5 L1,7 M5,-1 L7,1' "
+    "stroke='#000' stroke-width='0.8'/>",
+    "<rect width='6' height='6' fill='#fff'/><circle cx='3' cy='3' r='1.1' fill='#000'/>",
+    "<rect width='6' height='6' fill='#fff'/>",
+)
+
+
+def stacked_bar_chart(
+    labels: Sequence[str],
+    rows: Sequence[Sequence[float]],
+    series: Sequence[str],
+    title: str = "",
+    width: int = 640,
+    bar_height: int = 18,
+) -> str:
+    """One horizontal 100 % bar per label, split into the shares of ``series`` (e.g.
+    the five rating levels). Readable in black and white: each series has its own fill
+    pattern, shown in the legend, and shares of 8 % or more are printed on the bar."""
+    label_w = _label_width(labels)
+    legend_h = 20
+    height = 30 + legend_h + len(labels) * (bar_height + 6) + 10
+    out = _open(width, height, title)
+    ids = f"p{zlib.crc32(repr((title, list(labels), list(series))).encode()):08x}"
+    defs = "".join(
+        f"<pattern id='{ids}{k}' width='6' height='6' patternUnits='userSpaceOnUse'>"
+        f"{_PATTERNS[k % len(_PATTERNS)]}</pattern>"
+        for k in range(len(series))
+    )
+    out.append(f"<defs>{defs}</defs>")
+    x = float(label_w)
+    for k, name in enumerate(series):  # legend
+        out.append(
+            f"<rect x='{x:.0f}' y='26' width='14' height='12' fill='url(#{ids}{k})' "
+            f"stroke='#000'/><text x='{x + 18:.0f}' y='36'>{escape(str(name))}</text>"
+        )
+        x += 26 + _text_width(str(name))
+    span = width - label_w - 10
+    for i, (label, values) in enumerate(zip(labels, rows, strict=True)):
+        y = 30 + legend_h + i * (bar_height + 6)
+        out.append(
+            f"<text x='{label_w - 6}' y='{y + bar_height - 5}' text-anchor='end'>"
+            f"{escape(str(label))}</text>"
+        )
+        total = sum(v for v in values if not math.isnan(v))
+        if total <= 0:
+            out.append(f"<text x='{label_w}' y='{y + bar_height - 5}'>—</text>")
+            continue
+        left = float(label_w)
+        for k, v in enumerate(values):
+            if math.isnan(v) or v <= 0:
+                continue
+            w = span * v / total
+            out.append(
+                f"<rect x='{left:.1f}' y='{y}' width='{w:.1f}' height='{bar_height}' "
+                f"fill='url(#{ids}{k})' stroke='#000'/>"
+            )
+            share = v / total
+            if share >= 0.08:
+                # white box behind the number keeps it legible on any pattern
+                tx = left + w / 2
+                out.append(
+                    f"<rect x='{tx - 15:.1f}' y='{y + 3}' width='30' height='{bar_height - 6}' "
+                    "fill='#fff'/>"
+                    f"<text x='{tx:.1f}' y='{y + bar_height - 5}' text-anchor='middle' "
+                    f"font-size='10'>{share * 100:.0f}%</text>"
+                )
+            left += w
     out.append("</svg>")
     return "".join(out)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 os.environ.setdefault("PICCOLO_CONF", "pingyi.piccolo_conf")
@@ -290,6 +291,79 @@ def campaign_clean(code: str) -> None:
     )
 
 
+@campaign.command("publish")
+@click.argument("code")
+@click.option("--note", default="", help="Why this revision is published (shown with it).")
+def campaign_publish(code: str, note: str) -> None:
+    """Publish the latest cleaning run: HR and staff see these numbers, frozen."""
+    from pingyi.services.campaigns import CampaignError
+    from pingyi.services.scores import publish
+
+    try:
+        published = run(publish(code, "cli", note))
+    except CampaignError as exc:
+        fail(str(exc))
+    click.echo(
+        f"Campaign {code} published, revision {published['revision']} "
+        f"(snapshot {published['snapshot_hash'][:16]})."
+    )
+
+
+@main.command()
+@click.option("--campaign", "campaign_code", required=True, help="Campaign code.")
+@click.option(
+    "--format", "kind", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True
+)
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True)
+def export(campaign_code: str, kind: str, out_file: str, lang: str) -> None:
+    """Write a published campaign's scores for HR (the same as the HR pages)."""
+    from pingyi.exports import render
+    from pingyi.services.campaigns import CampaignError
+    from pingyi.services.scores import published_feed
+
+    try:
+        facts, rows = run(published_feed(campaign_code))
+    except CampaignError as exc:
+        fail(str(exc))
+    Path(out_file).write_bytes(render(kind, facts, rows, lang))
+    click.echo(f"{len(rows)} staff, revision {facts['revision']} -> {out_file}")
+
+
+@campaign.command("tick")
+def campaign_tick() -> None:
+    """Open and close campaigns whose scheduled time has come (one pass, for cron).
+
+    The web server does the same every PINGYI_SCHEDULE_INTERVAL_S seconds; while a
+    server holds the scheduler lock this command leaves the work to it.
+    """
+    from pingyi.services.schedule import SchedulerLock, apply_due
+
+    async def once() -> tuple[bool, Any]:
+        lock = SchedulerLock(get_settings().data_dir / "scheduler.lock")
+        if not await lock.acquire():
+            return False, None
+        try:
+            return True, await apply_due()
+        finally:
+            await lock.release()
+
+    ran, result = run(once())
+    if not ran:
+        click.echo("Another scheduler (a running server) holds the lock; nothing done.")
+        return
+    for due in result.moved:
+        click.echo(f"Campaign {due.code} is now {due.target}.")
+    for due, problem in result.failed:
+        click.secho(f"Campaign {due.code} could not become {due.target}: {problem}", fg="red")
+    for code in result.missed:
+        click.secho(f"Campaign {code} was never opened: its closing time has passed.", fg="yellow")
+    if not (result.moved or result.failed or result.missed):
+        click.echo("No campaign is due.")
+    if result.failed:
+        sys.exit(1)
+
+
 @main.command()
 @click.option(
     "--campaign",
@@ -315,6 +389,27 @@ def qr(campaign_code: str | None, out_dir: str) -> None:
     except QrExportError as exc:
         fail(str(exc))
     click.echo(f"Wrote {count} window codes and sheets.pdf to {out_dir}")
+
+
+@main.command()
+@click.option("--campaign", "campaign_code", required=True, help="Campaign code, e.g. 2026Q3.")
+@click.option(
+    "--out", "out_file", required=True, type=click.Path(dir_okay=False), help="HTML file."
+)
+@click.option("--revision", type=int, default=None, help="Cleaning revision (default: latest).")
+@click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True)
+def report(campaign_code: str, out_file: str, revision: int | None, lang: str) -> None:
+    """Write the campaign report (白皮书): one self-contained HTML page, printable to PDF."""
+    from pathlib import Path
+
+    from pingyi.services.white_paper import ReportError, build_report
+
+    try:
+        html = run(build_report(campaign_code, revision, lang=lang))
+    except ReportError as exc:
+        fail(str(exc))
+    Path(out_file).write_text(html, encoding="utf-8")
+    click.echo(f"Wrote the report of {campaign_code} to {out_file}")
 
 
 @main.group()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pingyi.report_messages import REPORT_MESSAGES
 from pingyi.settings import LANGUAGES
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -338,11 +339,312 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "评价链接已过期。感谢您的关注！",
         "This rating link has expired. Thank you for your interest!",
     ),
+    # the scoring feed, its exports, the staff view and appeals
+    "feed.staff_code": ("工号", "Staff code"),
+    "feed.staff_name": ("姓名", "Name"),
+    "feed.unit": ("单位", "Unit"),
+    "feed.post_category": ("岗位类别", "Post category"),
+    "feed.public_score": ("群众评价得分", "Public score"),
+    "feed.peer_score": ("同事评价得分", "Peer score"),
+    "feed.superior_score": ("上级评价得分", "Superior score"),
+    "feed.self_score": ("自评得分", "Self score"),
+    "feed.public_n": ("群众评价数", "Public n"),
+    "feed.peer_n": ("同事评价人数", "Peer n"),
+    "feed.superior_n": ("上级评价人数", "Superior n"),
+    "feed.self_n": ("自评数", "Self n"),
+    "feed.total": ("综合得分", "360 total"),
+    "feed.weights_used": ("实际权重", "Weights used"),
+    "feed.missing_roles": ("缺项说明", "Missing roles"),
+    "feed.missing.none": ("无评价", "no ratings"),
+    "feed.missing.under_k": (
+        "评价人数不足，不予显示，权重已按比例分配给其他维度",
+        "too few raters to show; its weight was shared among the other roles",
+    ),
+    "feed.satisfaction_rate": ("群众满意率", "Public satisfaction"),
+    "feed.satisfaction_n": ("满意率样本数", "Satisfaction n"),
+    "feed.insufficient": ("数据不足", "insufficient data"),
+    "feed.rule_flags": ("规则提示", "Rule flags"),
+    "feed.flag.satisfaction_below_min": (
+        "群众满意率低于规定下限，按规定评为最低等次",
+        "public satisfaction below the minimum: lowest grade by rule",
+    ),
+    "feed.recommended_grade": ("建议等次", "Recommended grade"),
+    "feed.grade_notes": ("等次说明", "Grade notes"),
+    "feed.note.quota": ("超出本单位优秀名额，建议为下一等次", "over the unit's 优秀 quota"),
+    "feed.note.quota_tie": (
+        "与他人同分且超出优秀名额，需由决定人裁定",
+        "tied with others over the 优秀 quota: a person decides",
+    ),
+    "feed.note.rule_satisfaction": ("满意率规则", "satisfaction rule"),
+    "feed.note.no_total": ("评价维度不足，无法计算综合得分", "too few roles for a total"),
+    "feed.warning_consecutive": ("连续两期未达标预警", "Below standard twice running"),
+    "feed.revision": ("数据版本", "Revision"),
+    "scores.revision": ("版本", "Revision"),
+    "scores.unpublished": ("未发布", "not published"),
+    "scores.none": ("暂无已发布的评议结果", "No published results yet"),
+    "scores.preview_banner": (
+        "预览：这是最近一次清洗的结果，尚未发布，人事部门和被评议人看不到。",
+        "Preview: the latest cleaning run, not published; HR and staff cannot see it.",
+    ),
+    "scores.policy_line": (
+        "规则版本 {version}；优秀名额 {quota}%；群众满意率低于 {min}% 评为最低等次",
+        "Policy {version}; 优秀 quota {quota}%; below {min}% public satisfaction: lowest grade",
+    ),
+    "scores.hash": ("数据快照指纹", "Snapshot hash"),
+    "scores.previous": ("上期：{code}", "previous: {code}"),
+    "scores.export": ("导出", "Export"),
+    "scores.publish_note": ("发布说明", "Publication note"),
+    "scores.notes": ("说明", "Notes"),
+    "scores.final": ("最终等次", "Final grade"),
+    "scores.final_note": ("与建议不同时请说明理由", "Reason if different"),
+    "scores.approve": ("确认", "Approve"),
+    "scores.policy": ("考核规则", "Appraisal policy"),
+    "scores.policy_help": (
+        "规则按版本保存；已发布的结果保留发布时的规则。",
+        "Policies are versioned; published results keep the policy they were published with.",
+    ),
+    "scores.policy_version": ("规则版本", "Policy version"),
+    "scores.preset": ("等次名称", "Grade labels"),
+    "scores.threshold": ("{grade} 最低分", "Lowest total for {grade}"),
+    "scores.quota": ("优秀名额比例 (%)", "优秀 quota (%)"),
+    "scores.rounding": ("名额取整", "Quota rounding"),
+    "scores.floor": ("向下取整（不超过）", "round down (no more than)"),
+    "scores.round": ("四舍五入", "round half up"),
+    "scores.min_satisfaction": ("满意率下限 (%)", "Minimum satisfaction (%)"),
+    "scores.min_public": ("满意率最少样本数", "Minimum public ratings"),
+    "scores.min_weight": ("计算综合得分所需最低权重 (%)", "Weight needed for a total (%)"),
+    "scores.superior_k": ("上级评价最少人数", "Minimum superiors"),
+    "scores.appeal_days": ("申诉期限（天）", "Appeal period (days)"),
+    "scores.save_policy": ("保存为新版本", "Save as a new version"),
+    "me.component": ("评价维度", "Component"),
+    "me.score": ("得分", "Score"),
+    "me.explain": (
+        "建议等次依据规则 {version}：综合得分 ≥{t0:g} 为{g0}，≥{t1:g} 为{g1}，≥{t2:g} 为{g2}，"
+        "其下为{g3}；{g0}名额不超过本单位 {quota}%；群众满意率低于 {min}% 评为{g3}。"
+        "最终等次由决定人确认。",
+        "Recommended by policy {version}: total ≥{t0:g} {g0}, ≥{t1:g} {g1}, ≥{t2:g} {g2}, "
+        "below that {g3}; {g0} for at most {quota}% of the unit; public satisfaction below "
+        "{min}% means {g3}. A person decides the final grade.",
+    ),
+    "me.appeal": ("申请复核（截止 {date}），请写明理由：", "Request a review (until {date}):"),
+    "me.appeal_submit": ("提交复核申请", "Request review"),
+    "me.appeal_closed": ("复核申请期限已过。", "The review period has ended."),
+    "me.none": ("暂无已发布的评议结果。", "No published results yet."),
+    "appeals.title": ("申诉复核", "Appeals"),
+    "appeals.state": ("状态", "State"),
+    "appeals.state.submitted": ("待复核", "under review"),
+    "appeals.state.upheld": ("已支持", "upheld"),
+    "appeals.state.rejected": ("未支持", "rejected"),
+    "appeals.decision": ("复核结论", "Decision"),
+    "appeals.step.appeal.submit": ("提交申请", "submitted"),
+    "appeals.step.appeal.upheld": ("复核支持，结果已更正", "upheld, results corrected"),
+    "appeals.step.appeal.rejected": ("复核未支持", "rejected"),
+    "appeals.recomputed": ("按冻结数据重新计算", "Recomputed from the frozen inputs"),
+    "appeals.intact": ("快照未被改动", "Snapshot intact"),
+    "appeals.broken": ("快照与申诉时不一致！", "Snapshot differs from the one appealed!"),
+    "appeals.help": (
+        "支持申诉前，请先更正数据（撤销标记或更正答卷）并重新清洗；支持后该次清洗作为新版本发布。",
+        "Before upholding, correct the data (override a flag or correct a response) and "
+        "re-run the cleaning; upholding publishes that run as a new revision.",
+    ),
+    "appeals.uphold": ("支持", "Uphold"),
+    "appeals.reject": ("不支持", "Reject"),
+    "feed.yes": ("是", "yes"),
     "notice.bad_link": (
         "无法识别此二维码或链接，请扫描窗口张贴的二维码。",
         "This code or link is not recognised. Please scan the code displayed at the window.",
     ),
+    # organisation editing (console_org_edit)
+    "orgedit.fix": ("请修改以下问题后再保存：", "Please fix the following and save again:"),
+    "orgedit.saved": ("已保存。", "Saved."),
+    "orgedit.unit_new": ("新建单位", "New unit"),
+    "orgedit.unit_edit": ("编辑单位", "Edit unit"),
+    "orgedit.window_new": ("新建窗口", "New window"),
+    "orgedit.window_edit": ("编辑窗口", "Edit window"),
+    "orgedit.staff_new": ("新增人员", "New staff member"),
+    "orgedit.staff_edit": ("编辑人员", "Edit staff member"),
+    "orgedit.code_help": (
+        "字母、数字、- 和 _；创建后不可修改（导入时按编码匹配）。",
+        "Letters, digits, - and _; fixed once created (imports match rows by code).",
+    ),
+    "orgedit.staff_code": ("工号", "Staff code"),
+    "orgedit.name_en": ("英文名称", "English name"),
+    "orgedit.number": ("窗口号", "Window number"),
+    "orgedit.hours_help": (
+        "如 08:30-12:00,13:30-17:30；留空表示全天。",
+        "For example 08:30-12:00,13:30-17:30; empty means all day.",
+    ),
+    "orgedit.active_unit": (
+        "启用（停用后不再出现在新建评议活动中，历史数据保留）",
+        "Active (a retired unit is not offered for new campaigns; its data stays)",
+    ),
+    "orgedit.active_window": (
+        "启用（停用后不再生成二维码，历史评价保留）",
+        "Active (a retired window gets no QR code; its ratings stay)",
+    ),
+    "orgedit.usual_window": ("常驻窗口", "Usual window"),
+    "orgedit.window_help": (
+        "须为所属单位的窗口。",
+        "Must be a window of the staff member's unit.",
+    ),
+    "orgedit.transfer_help": (
+        "调整单位即为调动，常驻窗口须随之调整或清空。",
+        "Changing the unit is a transfer: change or clear the usual window too.",
+    ),
+    "orgedit.no_units": (
+        "还没有单位，请先新建单位或导入组织机构。",
+        "There are no units yet: create a unit or import the organisation first.",
+    ),
+    "orgedit.edit": ("编辑", "Edit"),
+    "orgedit.error.code": (
+        "编码必填，最多 {max} 个字符，只能包含字母、数字、- 和 _。",
+        "The code is required: at most {max} letters, digits, - and _.",
+    ),
+    "orgedit.error.code_taken": (
+        "编码 {code} 已被使用。",
+        "The code {code} is already in use.",
+    ),
+    "orgedit.error.required": ("请填写{field}。", "{field} is required."),
+    "orgedit.error.too_long": (
+        "{field}最多 {max} 个字符。",
+        "{field} is at most {max} characters long.",
+    ),
+    "orgedit.error.hours": (
+        "办公时间“{value}”格式有误，应如 08:30-12:00,13:30-17:30。",
+        "Opening hours {value!r} are not valid; write them like 08:30-12:00,13:30-17:30.",
+    ),
+    "orgedit.error.unit": ("请选择一个有效的单位。", "Choose a valid unit."),
+    "orgedit.error.window": ("请选择一个有效的窗口。", "Choose a valid window."),
+    "orgedit.error.window_unit": (
+        "常驻窗口必须属于所选单位。",
+        "The usual window must belong to the chosen unit.",
+    ),
+    "orgedit.error.category": ("请选择岗位类别。", "Choose a post category."),
+    "orgedit.field.name": ("名称", "The name"),
+    "orgedit.field.name_en": ("英文名称", "The English name"),
+    "orgedit.field.opening_hours": ("办公时间", "Opening hours"),
+    "orgedit.field.number": ("窗口号", "The window number"),
+    # scheduled opening and closing (services/schedule)
+    "schedule.title": ("定时开始与结束", "Scheduled opening and closing"),
+    "schedule.link": ("定时开始/结束", "Schedule opening/closing"),
+    "schedule.help": (
+        "到点后系统自动开始或结束评议，效果与手动操作相同（生成评议关系、"
+        "记入审计日志，操作人为 scheduler）。时间为办事大厅当地时间。",
+        "At the set time the campaign opens or closes by itself, exactly as by hand "
+        "(who-rates-whom is built, the audit log records actor scheduler). Times are "
+        "the hall's local time.",
+    ),
+    "schedule.opens_at": ("开始时间", "Opens at"),
+    "schedule.closes_at": ("结束时间", "Closes at"),
+    "schedule.opened": ("（实际开始时间）", "(when it actually opened)"),
+    "schedule.empty_help": (
+        "留空表示不定时，需手动开始或结束。",
+        "Leave empty to open or close by hand.",
+    ),
+    "schedule.fixed": (
+        "评议已结束，不能再定时。",
+        "The campaign has closed; there is nothing left to schedule.",
+    ),
+    "schedule.none": ("未设定", "not set"),
+    "schedule.error.format": (
+        "时间“{value}”格式有误，应如 2026-10-01T08:30。",
+        "The time {value!r} is not valid; write it like 2026-10-01T08:30.",
+    ),
+    "schedule.error.order": (
+        "结束时间必须晚于开始时间。",
+        "The closing time must come after the opening time.",
+    ),
+    "schedule.error.state": (
+        "评议处于“{state}”状态，不能再定时。",
+        "The campaign is {state}; it can no longer be scheduled.",
+    ),
+    # service indicators (services/indicators)
+    "ind.title": ("服务评价指标", "Service indicators"),
+    "ind.link": ("服务评价指标（好评率等）", "Service indicators (good-rating rate and more)"),
+    "ind.good_rate": ("好评率", "Good ratings"),
+    "ind.active_good_rate": ("主动评价好评率", "Good ratings, citizen-given"),
+    "ind.unrated_rate": ("未评率", "Unrated"),
+    "ind.reply_rate": ("差评回复率", "Bad reviews answered"),
+    "ind.rectify_rate": ("回访整改率", "Rectified and called back"),
+    "ind.handling_satisfaction": ("回访整改满意率", "Satisfied with the handling"),
+    "ind.from": ("自", "From"),
+    "ind.to": ("至", "To"),
+    "ind.csv": ("下载 CSV", "Download CSV"),
+    "ind.total": ("合计", "Total"),
+    "ind.no_data": ("数据不足", "Insufficient data"),
+    "ind.inactive": ("已停用", "retired"),
+    "ind.no_units": ("没有可显示的单位。", "No unit to show."),
+    "ind.details": (
+        "展开：{windows} 个窗口，{staff} 名人员",
+        "Show {windows} windows and {staff} staff",
+    ),
+    "ind.help": (
+        "好评指评价为 {levels}。“—”表示数据不足（分母为 0），不是 0%。每格下方为分子/分母。",
+        "A good rating is {levels}. “—” means insufficient data (nothing to divide by), "
+        "not 0 %. Under each rate: numerator/denominator.",
+    ),
+    "ind.definitions": ("指标口径", "Definitions"),
+    "ind.def.good_rate": (
+        "好评数 ÷ 群众评价总数（含平台默认评价）。",
+        "Good ratings ÷ all public ratings (platform default ratings included).",
+    ),
+    "ind.def.active_good_rate": (
+        "主动评价中的好评数 ÷ 主动评价数；群众未评价时平台给出的默认评价不计入。",
+        "Good ratings ÷ ratings the citizen gave; a platform's default rating for an "
+        "unrated service is left out.",
+    ),
+    "ind.def.unrated_rate": (
+        "发放后群众未评价的评价码 ÷ 发放的评价码（一事一评）；未发码的单位显示“—”。",
+        "Tickets the citizen did not rate ÷ tickets issued (一事一评); “—” where no "
+        "tickets are issued.",
+    ),
+    "ind.def.reply_rate": (
+        "已首次联系的差评工单 ÷ 差评工单。",
+        "Bad-review cases with a first contact ÷ bad-review cases.",
+    ),
+    "ind.def.rectify_rate": (
+        "已整改并回访后结案的差评工单 ÷ 差评工单。",
+        "Cases closed with a rectification and a call-back ÷ bad-review cases.",
+    ),
+    "ind.def.handling_satisfaction": (
+        "群众对处理结果评价为满意或基本满意的工单 ÷ 有此评价的工单。",
+        "Cases whose handling the citizen rated satisfied or fairly satisfied ÷ cases "
+        "with such a rating.",
+    ),
+    "ind.raw_note": (
+        "按原始评价统计（未经数据清洗）；已排除机器人陷阱提交和被更正取代的评价。",
+        "Counted on raw ratings (before cleaning); bot-trap submissions and ratings "
+        "replaced by a correction are left out.",
+    ),
+    "ind.error.date": (
+        "日期“{value}”格式有误，应如 2026-10-01。",
+        "The date {value!r} is not valid; write it like 2026-10-01.",
+    ),
+    "ind.error.range": ("结束日期早于开始日期。", "The end date is before the start date."),
+    "ind.col.level": ("层级", "level"),
+    "ind.col.unit_code": ("单位编码", "unit_code"),
+    "ind.col.code": ("编码", "code"),
+    "ind.col.name": ("名称", "name"),
+    "ind.col.ratings": ("评价数", "ratings"),
+    "ind.col.satisfied": ("好评数", "satisfied"),
+    "ind.col.active": ("主动评价数", "active"),
+    "ind.col.active_satisfied": ("主动好评数", "active_satisfied"),
+    "ind.col.tickets": ("发码数", "tickets"),
+    "ind.col.tickets_unrated": ("未评数", "tickets_unrated"),
+    "ind.col.cases": ("差评工单数", "cases"),
+    "ind.col.cases_contacted": ("已联系工单数", "cases_contacted"),
+    "ind.col.cases_rectified": ("整改回访结案数", "cases_rectified"),
+    "ind.col.handling_rated": ("处理评价数", "handling_rated"),
+    "ind.col.handling_satisfied": ("处理满意数", "handling_satisfied"),
+    "ind.col.good_rate": ("好评率(%)", "good_rate_pct"),
+    "ind.col.active_good_rate": ("主动评价好评率(%)", "active_good_rate_pct"),
+    "ind.col.unrated_rate": ("未评率(%)", "unrated_rate_pct"),
+    "ind.col.reply_rate": ("差评回复率(%)", "reply_rate_pct"),
+    "ind.col.rectify_rate": ("回访整改率(%)", "rectify_rate_pct"),
+    "ind.col.handling_satisfaction": ("回访整改满意率(%)", "handling_satisfaction_pct"),
 }
+
+MESSAGES.update(REPORT_MESSAGES)  # the campaign report's texts
 
 
 def pick_language(requested: str | None, default: str) -> str:

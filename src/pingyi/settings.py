@@ -55,6 +55,7 @@ class Settings:
     rate_limit_window_s: int = 600
     rate_limit_per_window: int = 600
     callback_role: str = "unit_leader"
+    schedule_interval_s: float = 30.0  # scheduled open/close pass; 0 turns it off
 
     @property
     def is_postgres(self) -> bool:
@@ -115,6 +116,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_window_s=_int(env, "PINGYI_RATE_LIMIT_WINDOW_S", 600),
         rate_limit_per_window=_int(env, "PINGYI_RATE_LIMIT_PER_WINDOW", 600),
         callback_role=_callback_role(env.get("PINGYI_CALLBACK_ROLE", "unit_leader")),
+        schedule_interval_s=float(_int(env, "PINGYI_SCHEDULE_INTERVAL_S", 30)),
     )
 
 

@@ -23,6 +23,7 @@ from pingyi.db.tables import (
 )
 from pingyi.security import hmac_hex
 from pingyi.services import audit
+from pingyi.services.reference_cache import forget_all
 
 DEFAULT_WEIGHTS = {"public": 30, "peer": 20, "superior": 30, "self": 20}
 
@@ -134,6 +135,7 @@ async def move(code: str, target: str, actor: str) -> dict[str, Any]:
     elif target == "closed":
         changes["closes_at"] = datetime.now(UTC)
     await Campaign.update(changes).where(Campaign.id == campaign["id"])
+    forget_all()  # this process's copies of the submission path's reference data
     await audit.record(
         actor,
         f"campaign.{target}",

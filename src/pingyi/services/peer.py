@@ -25,6 +25,7 @@ from pingyi.db.tables import (
     Staff,
     Unit,
 )
+from pingyi.exports import write_csv
 from pingyi.security import derive_key, hmac_hex, new_token, sign, token_hash, unsign
 from pingyi.services import audit
 from pingyi.services.campaigns import CampaignError, get_campaign, pseudonym, rater_key
@@ -398,12 +399,8 @@ async def response_rates(campaign_code: str) -> list[dict[str, Any]]:
 
 
 def links_csv(links: list[IssuedLink]) -> bytes:
-    """UTF-8 with a BOM, so Excel opens the Chinese correctly. Treat it like passwords."""
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["工号", "姓名", "单位", "评议链接"])
-    writer.writerows([link.staff_code, link.name, link.unit, link.url] for link in links)
-    return ("\ufeff" + buffer.getvalue()).encode()
+    """Formula-safe, with a BOM so Excel opens the Chinese. Treat it like passwords."""
+    return write_csv(
+        ["工号", "姓名", "单位", "评议链接"],
+        ([link.staff_code, link.name, link.unit, link.url] for link in links),
+    )

@@ -155,6 +155,7 @@ def build_response(
     duration_s: float | None = None,
     interviewer_id: int | None = None,
     now: datetime | None = None,
+    require_open: bool = False,
 ) -> NewResponse:
     now = now or datetime.now(UTC)
     overall = next(score for code, score, _ in answers if code == "overall")
@@ -189,6 +190,7 @@ def build_response(
         interviewer_id=interviewer_id,
         comment=data.comment.strip(),
         bad_review=bad_review,
+        require_open=require_open,
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from pingyi.db.tables import Answer, BadReviewCase, CitizenContact, Response, Ticket
+from pingyi.db.tables import Answer, BadReviewCase, Campaign, CitizenContact, Response, Ticket
 
 log = logging.getLogger("pingyi.writer")
 
@@ -55,6 +55,9 @@ class NewResponse:
     comment: str = ""
     corrects: str | None = None
     bad_review: BadReviewSpec | None = None
+    # Refuse unless the campaign is open at the commit: decided here, inside the
+    # transaction, so a rating can never land after the campaign closed.
+    require_open: bool = False
     id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
@@ -62,7 +65,9 @@ class NewResponse:
 class Stored:
     response_id: str
     created: bool  # False: the same client id was stored before; nothing new written
-    refused: str = ""  # "ticket_used": the ticket was rated already or has expired
+    # "ticket_used": the ticket was rated already or has expired; "closed": the
+    # campaign is not open (only for items with require_open)
+    refused: str = ""
 
 
 async def write_batch(items: list[NewResponse]) -> list[Stored]:
@@ -85,11 +90,21 @@ async def _write(items: list[NewResponse]) -> list[Stored]:
             Response.client_id.is_in(client_ids)
         )
         known = {r["client_id"]: str(r["id"]) for r in rows}
+    must_be_open = {i.campaign_id for i in items if i.require_open}
+    open_ids: set[int] = set()
+    if must_be_open:
+        rows = await Campaign.select(Campaign.id).where(
+            Campaign.id.is_in(sorted(must_be_open)) & (Campaign.state == "open")
+        )
+        open_ids = {int(r["id"]) for r in rows}
     results: list[Stored] = []
     fresh: list[NewResponse] = []
     for item in items:
         if item.client_id and item.client_id in known:
             results.append(Stored(known[item.client_id], created=False))
+            continue
+        if item.require_open and item.campaign_id not in open_ids:
+            results.append(Stored("", created=False, refused="closed"))
             continue
         if item.ticket_hash and not await _claim_ticket(item.ticket_hash, item.submitted_at):
             results.append(Stored("", created=False, refused="ticket_used"))

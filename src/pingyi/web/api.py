@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import msgspec
 from litestar import Controller, Request, Response, post
@@ -15,9 +15,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from pingyi.db.tables import Staff
 from pingyi.qr import qr_png, qr_svg
 from pingyi.services import tickets
-from pingyi.services.devices import device_for_key
-from pingyi.services.public_rating import RatingInput, build_response, validate, window_context
-from pingyi.web.state import limiter_of, settings_of, writer_of
+from pingyi.services.public_rating import RatingInput, build_response, validate
+from pingyi.web.state import limiter_of, reference_cache_of, settings_of, writer_of
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -56,25 +55,30 @@ class Unprocessable(HTTPException):
     status_code = 422
 
 
-def _bearer(request: Request[Any, Any, Any]) -> str:
+def bearer(request: Request[Any, Any, Any]) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
+async def refuse_key(request: Request[Any, Any, Any], message: str) -> NoReturn:
+    """401, or 429 once a client keeps guessing: guessing keys gets slower, honest
+    clients don't notice."""
+    client = request.client.host if request.client else "unknown"
+    decision = await limiter_of(request).hit(f"badkey:{client}", 20, 60)
+    if not decision.allowed:
+        raise HTTPException(
+            status_code=429,
+            detail="too many failed keys; wait and retry",
+            headers={"Retry-After": str(decision.retry_after_s)},
+        )
+    raise NotAuthorizedException(message)
+
+
 async def _device(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    device = await device_for_key(_bearer(request))
+    device = await reference_cache_of(request).device(bearer(request))
     if device is None:
-        # Count failures per client: guessing keys gets slower, honest devices don't notice.
-        client = request.client.host if request.client else "unknown"
-        decision = await limiter_of(request).hit(f"badkey:{client}", 20, 60)
-        if not decision.allowed:
-            raise HTTPException(
-                status_code=429,
-                detail="too many failed keys; wait and retry",
-                headers={"Retry-After": str(decision.retry_after_s)},
-            )
-        raise NotAuthorizedException("missing or wrong device key (Authorization: Bearer <key>)")
+        await refuse_key(request, "missing or wrong device key (Authorization: Bearer <key>)")
     return device
 
 
@@ -106,8 +110,15 @@ class DeviceApi(Controller):
                 detail="this device belongs to another window", extra={"field": "window"}
             )
         staff_id = await _staff_id(data.staff)
-        campaign_id = await tickets.open_campaign_for_window(device["window"])
-        ctx = await window_context(campaign_id, device["window"], staff_id) if campaign_id else None
+        cache = reference_cache_of(request)
+        window_id = device["window"]
+        campaign_id = await cache.open_campaign_for_window(window_id)
+        ctx = await cache.window_context(campaign_id, window_id, staff_id) if campaign_id else None
+        if ctx is None or not ctx.is_open:
+            # The remembered campaign may have closed and another opened: ask afresh.
+            campaign_id = await tickets.open_campaign_for_window(window_id)
+            if campaign_id:
+                ctx = await cache.window_context(campaign_id, window_id, staff_id)
         if ctx is None or not ctx.is_open:
             raise HTTPException(status_code=409, detail="no open campaign covers this window")
         known = {"overall"} | {i["code"] for i in ctx.items}
@@ -143,8 +154,11 @@ class DeviceApi(Controller):
             ticket_hash=ticket_hash,
             client_id=f"dev:{data.client_id}",
             now=datetime.now(UTC),
+            require_open=True,
         )
         stored = await writer_of(request).submit(new)
+        if stored.refused == "closed":
+            raise HTTPException(status_code=409, detail="no open campaign covers this window")
         if stored.refused:
             raise HTTPException(status_code=409, detail="this ticket was rated already or expired")
         return Response(

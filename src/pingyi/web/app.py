@@ -22,21 +22,29 @@ from piccolo.engine import engine_finder
 
 from pingyi import __version__
 from pingyi.ratelimit import make_rate_limiter
+from pingyi.services.schedule import start_scheduler
 from pingyi.services.writer import ResponseWriter
 from pingyi.settings import Settings, check_folders, get_settings
 from pingyi.web.admin import admin_home
 from pingyi.web.api import DeviceApi
+from pingyi.web.api_scores import ScoresApi
 from pingyi.web.auth import AuthController
 from pingyi.web.citizen import CitizenController
 from pingyi.web.console_campaigns import CAMPAIGN_HANDLERS
 from pingyi.web.console_cases import CASE_HANDLERS
+from pingyi.web.console_indicators import INDICATOR_HANDLERS
 from pingyi.web.console_org import ORG_HANDLERS
+from pingyi.web.console_org_edit import ORG_EDIT_HANDLERS
+from pingyi.web.console_report import REPORT_HANDLERS
+from pingyi.web.console_schedule import SCHEDULE_HANDLERS
+from pingyi.web.console_scores import SCORE_HANDLERS
 from pingyi.web.console_setup import SETUP_HANDLERS
 from pingyi.web.errors import handle_http, handle_unexpected
 from pingyi.web.guards import require_permission
 from pingyi.web.headers import security_headers_middleware
 from pingyi.web.health import healthz
 from pingyi.web.peer import PeerController
+from pingyi.web.sessions import RotatingSessionConfig
 
 log = logging.getLogger("pingyi.web")
 
@@ -75,9 +83,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.limiter = make_rate_limiter(settings.redis_url)
         app.state.writer = ResponseWriter()
         await app.state.writer.start()
+        # Scheduled campaign open/close (one lock holder among all workers).
+        app.state.scheduler = await start_scheduler(settings.schedule_interval_s, settings.data_dir)
         try:
             yield
         finally:
+            if app.state.scheduler is not None:
+                await app.state.scheduler.stop()
             await app.state.writer.stop()
             await app.state.limiter.close()
             if engine is not None and pooled:
@@ -89,8 +101,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             admin_home,
             *SETUP_HANDLERS,
             *CAMPAIGN_HANDLERS,
+            *REPORT_HANDLERS,
             *ORG_HANDLERS,
+            *ORG_EDIT_HANDLERS,
+            *SCHEDULE_HANDLERS,
+            *INDICATOR_HANDLERS,
             *CASE_HANDLERS,
+            *SCORE_HANDLERS,
         ],
         guards=[require_permission],
     )
@@ -101,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CitizenController,
             PeerController,
             DeviceApi,
+            ScoresApi,
             admin,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
@@ -133,7 +151,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def _session_config(settings: Settings) -> ServerSideSessionConfig:
-    return ServerSideSessionConfig(
+    return RotatingSessionConfig(
         key="pingyi_session",
         max_age=8 * 3600,
         secure=settings.cookie_secure,

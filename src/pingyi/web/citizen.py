@@ -25,7 +25,7 @@ from pingyi.services.public_rating import (
 )
 from pingyi.services.reports import record_pressure
 from pingyi.web.rendering import render, request_language
-from pingyi.web.state import limiter_of, settings_of, writer_of
+from pingyi.web.state import limiter_of, reference_cache_of, settings_of, writer_of
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -87,7 +87,7 @@ async def _submit(
         ticket_hash,
     )
     staff_id = token.staff_id if token and valid_token else 0
-    ctx = await window_context(campaign_id, window_id, staff_id or None)
+    ctx = await reference_cache_of(request).window_context(campaign_id, window_id, staff_id or None)
     if ctx is None:
         return _notice(request, "notice.bad_link", 404)
     if not ctx.is_open:
@@ -148,8 +148,11 @@ async def _submit(
         client_id=f"web:{token.submission_id}",
         duration_s=max(0.0, now.timestamp() - token.rendered_at),
         now=now,
+        require_open=True,
     )
     stored = await writer_of(request).submit(new)
+    if stored.refused == "closed":
+        return _notice(request, "notice.closed", 410)
     if stored.refused:
         return _notice(request, "notice.ticket_used", 410)
     return render(
@@ -168,7 +171,7 @@ class CitizenController(Controller):
     @get("/r/{ref:str}")
     async def window_page(self, request: Request[Any, Any, Any], ref: str) -> Template:
         resolved = resolve_window_ref(ref)
-        ctx = await window_context(*resolved) if resolved else None
+        ctx = await reference_cache_of(request).window_context(*resolved) if resolved else None
         if ctx is None:
             return _notice(request, "notice.bad_link", 404)
         if not ctx.is_open:

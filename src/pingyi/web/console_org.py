@@ -7,14 +7,13 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 
 from pingyi.db.tables import POST_CATEGORIES, AuditEvent, ServiceWindow, Staff, Unit
 from pingyi.services import audit
 from pingyi.services.org_import import import_org, template_csv
-from pingyi.web.console_campaigns import Form, _actor
+from pingyi.web.console_campaigns import _actor
 from pingyi.web.rendering import render
 
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -75,29 +74,6 @@ async def org_import(
     )
 
 
-@post("/admin/org/staff/{staff_id:int}", opt={"permission": "org.manage"})
-async def staff_edit(request: Request[Any, Any, Any], staff_id: int, data: Form) -> Redirect:
-    before = await Staff.select().where(Staff.id == staff_id).first()
-    if before is None:
-        raise NotFoundException("no such staff member")
-    category = str(data.get("post_category", before["post_category"]))
-    changes = {
-        "name": str(data.get("name", before["name"])).strip()[:100] or before["name"],
-        "post_category": category if category in POST_CATEGORIES else before["post_category"],
-        "is_leader": data.get("is_leader") == "on",
-        "active": data.get("active") == "on",
-    }
-    await Staff.update(changes).where(Staff.id == staff_id)
-    await audit.record(
-        _actor(request),
-        "staff.edit",
-        f"staff:{before['code']}",
-        before={k: before[k] for k in changes},
-        after=changes,
-    )
-    return Redirect("/admin/org")
-
-
 @get("/admin/audit", opt={"permission": "audit.view"})
 async def audit_page(
     request: Request[Any, Any, Any], actor: str | None = None, action: str | None = None
@@ -118,4 +94,4 @@ async def audit_page(
     )
 
 
-ORG_HANDLERS = [org_page, org_template, org_import, staff_edit, audit_page]
+ORG_HANDLERS = [org_page, org_template, org_import, audit_page]

@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from pingyi.db.tables import ITEM_KINDS, ROLES, Questionnaire, QuestionnaireVersion, Unit
-from pingyi.services import audit
+from pingyi.services import audit, schedule
 from pingyi.services import campaigns as campaign_service
 from pingyi.services.public_rating import REASONS
 from pingyi.services.questionnaires import (
@@ -22,6 +22,7 @@ from pingyi.services.questionnaires import (
     latest_version,
 )
 from pingyi.web.console_campaigns import Form, _actor
+from pingyi.web.console_schedule import schedule_message
 from pingyi.web.rendering import render
 
 BLANK_ROWS = 3
@@ -234,7 +235,14 @@ async def campaign_create(request: Request[Any, Any, Any], data: Form) -> Templa
         )
         if not spec.code or not spec.name:
             raise campaign_service.CampaignError("code and name are required")
+        opens_at = schedule.parse_local(form.get("opens_at", ""))
+        closes_at = schedule.parse_local(form.get("closes_at", ""))
+        schedule.check_schedule(opens_at, closes_at)
         await campaign_service.create_campaign(spec, actor=_actor(request))
+        if opens_at or closes_at:
+            await schedule.set_schedule(spec.code, opens_at, closes_at, _actor(request))
+    except schedule.ScheduleError as exc:
+        return await _campaign_form(request, form, schedule_message(request, exc), status=400)
     except (ValueError, campaign_service.CampaignError) as exc:
         return await _campaign_form(request, form, str(exc), status=400)
     return Redirect(f"/admin/campaigns/{spec.code}")

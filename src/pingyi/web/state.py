@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request
 
 from pingyi.ratelimit import RateLimiter
+from pingyi.services.reference_cache import ReferenceCache
 from pingyi.services.writer import ResponseWriter
 from pingyi.settings import Settings
 
@@ -24,3 +25,11 @@ def limiter_of(request: Request[Any, Any, Any]) -> RateLimiter:
 def writer_of(request: Request[Any, Any, Any]) -> ResponseWriter:
     writer: ResponseWriter = request.app.state.writer
     return writer
+
+
+def reference_cache_of(request: Request[Any, Any, Any]) -> ReferenceCache:
+    """One cache per app instance, made on first use."""
+    cache: ReferenceCache | None = getattr(request.app.state, "reference_cache", None)
+    if cache is None:
+        cache = request.app.state.reference_cache = ReferenceCache()
+    return cache

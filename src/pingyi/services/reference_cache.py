@@ -1,0 +1,87 @@
+"""Short-lived, per-process copies of the reference data the submission path reads.
+
+A rating needs its window, unit, staff member on duty, questionnaire items, the
+campaign's state and, for a device, the device and the campaign covering its
+window: about ten queries that change rarely, against one insert. They are kept
+for `ttl_s` seconds (one cache per app instance), so the submission path reads
+nothing from the database on most requests.
+
+Staleness is bounded and never unsafe:
+- the writer checks inside its transaction that the campaign is still open
+  (`NewResponse.require_open`), so no rating lands after a campaign closes, even
+  in a worker whose copy still says "open";
+- a change of state in this process (`campaigns.move`) calls `forget_all()`, so the
+  process that closed a campaign shows "closed" at once; other workers follow
+  within `ttl_s`;
+- a revoked device key or an edited name takes effect within `ttl_s` everywhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pingyi.services import tickets
+from pingyi.services.devices import device_for_key
+from pingyi.services.public_rating import WindowContext, window_context
+
+T = TypeVar("T")
+
+_generation = 0
+
+
+def forget_all() -> None:
+    """Every cache in this process drops what it holds (a campaign changed state)."""
+    global _generation
+    _generation += 1
+
+
+class ReferenceCache:
+    def __init__(self, ttl_s: float = 3.0, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._generation = _generation
+
+    async def _get(self, key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:
+        now = time.monotonic()
+        if self._generation != _generation:
+            self._entries.clear()
+            self._generation = _generation
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]  # type: ignore[no-any-return]
+        value = await load()
+        if len(self._entries) >= self.max_entries:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+        self._entries[key] = (now + self.ttl_s, value)
+        return value
+
+    def forget(self, *key: Any) -> None:
+        self._entries.pop(key, None)
+
+    async def device(self, key: str) -> dict[str, Any] | None:
+        """A known device; unknown keys are not remembered (each guess is counted)."""
+        if not key or len(key) > 100:
+            return None
+        found = await self._get(("device", key), lambda: device_for_key(key))
+        if found is None:
+            self.forget("device", key)
+        return found
+
+    async def open_campaign_for_window(self, window_id: int) -> int | None:
+        return await self._get(
+            ("campaign-for-window", window_id),
+            lambda: tickets.open_campaign_for_window(window_id),
+        )
+
+    async def window_context(
+        self, campaign_id: int, window_id: int, staff_id: int | None = None
+    ) -> WindowContext | None:
+        return await self._get(
+            ("context", campaign_id, window_id, staff_id),
+            lambda: window_context(campaign_id, window_id, staff_id),
+        )

@@ -1,0 +1,327 @@
+"""Scheduled opening and closing of campaigns.
+
+A campaign may carry `opens_at` and `closes_at`. When the time comes, the campaign
+is moved through `campaigns.move` — the same function the console's buttons and
+`pingyi campaign open|close` use, so a scheduled opening builds who-rates-whom and
+is audited exactly like one by hand (actor "scheduler").
+
+- `due_moves(campaigns, at)` is the pure rule: which campaigns are due at time `at`.
+- `apply_due(at)` does one pass against the database (`pingyi campaign tick`).
+- `Scheduler` runs a pass every few seconds inside the web app (lifespan).
+
+Several workers or hosts may run the app: only the holder of the scheduler lock
+(a PostgreSQL advisory lock, or a file lock next to a SQLite database) moves
+campaigns, so a campaign is never opened twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+
+from pingyi.db.tables import Campaign
+from pingyi.hours import LOCAL_TZ
+from pingyi.services import audit
+from pingyi.services import campaigns as campaign_service
+
+log = logging.getLogger("pingyi.schedule")
+
+ACTOR = "scheduler"
+LOCK_KEY = 0x70696E677969  # "pingyi": the advisory lock id on PostgreSQL
+SCHEDULABLE = ("draft", "open")
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be set; `key` is an i18n message key."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class CampaignTimes:
+    code: str
+    state: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DueMove:
+    code: str
+    target: str  # "open" or "closed"
+    scheduled_for: datetime
+
+
+@dataclass(frozen=True)
+class Plan:
+    moves: list[DueMove]
+    missed: list[str]  # drafts whose whole window passed before they could open
+
+
+@dataclass
+class TickResult:
+    at: datetime
+    moved: list[DueMove] = field(default_factory=list)
+    failed: list[tuple[DueMove, str]] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def due_moves(campaigns: Iterable[CampaignTimes], at: datetime) -> Plan:
+    """The moves due at `at`.
+
+    - a draft opens once `opens_at <= at`, unless its `closes_at` has passed too: it
+      is then reported as missed and left alone (a person decides what to do);
+    - an open campaign closes once `closes_at <= at`;
+    - nothing else moves (closed, cleaned and published campaigns never reopen).
+    """
+    at = _aware(at) or at
+    moves: list[DueMove] = []
+    missed: list[str] = []
+    for c in campaigns:
+        opens, closes = _aware(c.opens_at), _aware(c.closes_at)
+        if c.state == "draft" and opens is not None and opens <= at:
+            if closes is not None and closes <= at:
+                missed.append(c.code)
+            else:
+                moves.append(DueMove(c.code, "open", opens))
+        elif c.state == "open" and closes is not None and closes <= at:
+            moves.append(DueMove(c.code, "closed", closes))
+    moves.sort(key=lambda m: (m.scheduled_for, m.code))
+    return Plan(moves, sorted(missed))
+
+
+async def candidates() -> list[CampaignTimes]:
+    rows = await Campaign.select(
+        Campaign.code, Campaign.state, Campaign.opens_at, Campaign.closes_at
+    ).where(
+        Campaign.state.is_in(list(SCHEDULABLE))
+        & (Campaign.opens_at.is_not_null() | Campaign.closes_at.is_not_null())
+    )
+    return [CampaignTimes(r["code"], r["state"], r["opens_at"], r["closes_at"]) for r in rows]
+
+
+async def apply_due(at: datetime | None = None, actor: str = ACTOR) -> TickResult:
+    """One pass: move every due campaign through campaigns.move (which re-checks the
+    state machine and audits). A failure of one campaign does not stop the others."""
+    at = _aware(at) or datetime.now(UTC)
+    plan = due_moves(await candidates(), at)
+    result = TickResult(at=at, missed=plan.missed)
+    for due in plan.moves:
+        try:
+            await campaign_service.move(due.code, due.target, actor)
+        except campaign_service.CampaignError as exc:
+            result.failed.append((due, str(exc)))
+            log.warning("scheduled %s of %s failed: %s", due.target, due.code, exc)
+        else:
+            result.moved.append(due)
+            log.info("campaign %s is now %s (scheduled)", due.code, due.target)
+    return result
+
+
+# setting the schedule
+
+
+def parse_local(text: str) -> datetime | None:
+    """A `datetime-local` form value (the hall's local time) as an aware datetime;
+    empty means no time set."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError as exc:
+        raise ScheduleError("schedule.error.format", value=text[:40]) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_TZ)
+    return moment
+
+
+def local_input(moment: datetime | None) -> str:
+    """The value for a `datetime-local` input, in the hall's local time."""
+    if moment is None:
+        return ""
+    return (_aware(moment) or moment).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+def check_schedule(opens_at: datetime | None, closes_at: datetime | None) -> None:
+    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+        raise ScheduleError("schedule.error.order")
+
+
+async def set_schedule(
+    code: str, opens_at: datetime | None, closes_at: datetime | None, actor: str
+) -> dict[str, Any]:
+    """Set or clear the times. A draft may get both; an open campaign only its closing
+    time (its `opens_at` is when it actually opened); later states none."""
+    campaign = await campaign_service.get_campaign(code)
+    state = campaign["state"]
+    if state not in SCHEDULABLE:
+        raise ScheduleError("schedule.error.state", state=state)
+    if state == "open":
+        opens_at = _aware(campaign["opens_at"])
+    check_schedule(opens_at, closes_at)
+    before = {"opens_at": campaign["opens_at"], "closes_at": campaign["closes_at"]}
+    after = {"opens_at": opens_at, "closes_at": closes_at}
+    if {k: _aware(v) for k, v in before.items()} == after:
+        return after
+    await Campaign.update(after).where(Campaign.id == campaign["id"])
+    await audit.record(
+        actor,
+        "campaign.schedule",
+        f"campaign:{code}",
+        before={k: v.isoformat() if v else None for k, v in before.items()},
+        after={k: v.isoformat() if v else None for k, v in after.items()},
+    )
+    return after
+
+
+# one scheduler among many workers
+
+
+class SchedulerLock:
+    """Held by at most one process: PostgreSQL advisory lock on a connection of its
+    own, or an exclusive file lock in the data folder on SQLite."""
+
+    def __init__(self, lock_file: Path | None = None) -> None:
+        self.lock_file = lock_file
+        self._connection: Any = None
+        self._fd: int | None = None
+
+    async def acquire(self) -> bool:
+        engine = Campaign._meta.db
+        if isinstance(engine, PostgresEngine):
+            return await self._acquire_pg(engine)
+        return self._acquire_file()
+
+    async def _acquire_pg(self, engine: PostgresEngine) -> bool:
+        if self._connection is not None:
+            try:  # still ours? a dropped connection has released the lock
+                await self._connection.fetchval("SELECT 1")
+                return True
+            except Exception:
+                with contextlib.suppress(Exception):
+                    await self._connection.close()
+                self._connection = None
+        connection = await engine.get_new_connection()
+        if await connection.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+            self._connection = connection
+            return True
+        await connection.close()
+        return False
+
+    def _acquire_file(self) -> bool:
+        import fcntl
+
+        if self._fd is not None:
+            return True
+        if self.lock_file is None:
+            return True  # no folder to coordinate through: the caller is alone
+        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    async def release(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+                await self._connection.close()
+            self._connection = None
+        if self._fd is not None:
+            import fcntl
+
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Scheduler:
+    """Runs `apply_due` every `interval_s` seconds until stopped."""
+
+    def __init__(
+        self,
+        interval_s: float,
+        lock: SchedulerLock | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.interval_s = interval_s
+        self.lock = lock or SchedulerLock()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.passes = 0
+        self.last: TickResult | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._passed = asyncio.Event()
+        self._reported_missed: set[str] = set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="pingyi-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.lock.release()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database may be away; try again next time
+                log.warning("scheduler pass failed (%s)", type(exc).__name__)
+
+    async def tick(self) -> TickResult | None:
+        """One pass if this process holds the lock; None when another one does."""
+        if not await self.lock.acquire():
+            return None
+        result = await apply_due(self.clock())
+        for code in set(result.missed) - self._reported_missed:
+            log.warning("campaign %s was never opened: its closing time has passed", code)
+        self._reported_missed |= set(result.missed)
+        self.last = result
+        self.passes += 1
+        self._passed.set()
+        return result
+
+    async def wait_passes(self, n: int) -> None:
+        """Wait until at least `n` passes have run (for tests and health checks)."""
+        while self.passes < n:
+            self._passed.clear()
+            await self._passed.wait()
+
+
+async def start_scheduler(interval_s: float, data_dir: Path) -> Scheduler | None:
+    """The app's scheduler (lifespan); None when PINGYI_SCHEDULE_INTERVAL_S is 0."""
+    if interval_s <= 0:
+        return None
+    scheduler = Scheduler(interval_s, SchedulerLock(data_dir / "scheduler.lock"))
+    await scheduler.start()
+    return scheduler
