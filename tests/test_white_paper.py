@@ -480,14 +480,14 @@ async def _two_campaigns() -> dict[str, Any]:
 @pytest.mark.anyio
 async def test_report_end_to_end(client: Any, tmp_path: Path) -> None:
     from pingyi.db.tables import BadReviewCase, CleaningRun, Staff
-    from pingyi.services import campaigns, cases
+    from pingyi.services import campaigns, cases, scores
     from pingyi.services.cleaning_run import run_cleaning
 
     c2 = await _two_campaigns()
     await make_user("hr1", "hr", PASSWORD)
     await login(client, "hr1", PASSWORD)
     early = await client.get("/admin/campaigns/C2/report")
-    assert early.status_code == 409 and "尚未完成数据清洗" in early.text
+    assert early.status_code == 409 and "尚未发布" in early.text  # HR: published only
     assert (await client.get("/admin/campaigns/NOPE/report")).status_code == 404
 
     # follow up one bad review in time, then close and clean C2
@@ -501,6 +501,8 @@ async def test_report_end_to_end(client: Any, tmp_path: Path) -> None:
     )
     await campaigns.move("C2", "closed", "test")
     await run_cleaning("C2", "test")
+    assert (await client.get("/admin/campaigns/C2/report")).status_code == 409
+    await scores.publish("C2", "test")
 
     page = await client.get("/admin/campaigns/C2/report")
     assert page.status_code == 200, page.text[:500]
@@ -550,7 +552,7 @@ async def test_report_end_to_end(client: Any, tmp_path: Path) -> None:
     assert "Campaign report" in english.text and "不动产登记 EN" in english.text
     download = await client.get("/admin/campaigns/C2/report?download=1")
     assert download.headers["content-disposition"] == 'attachment; filename="C2-report.html"'
-    assert (await client.get("/admin/campaigns/C2/report?revision=7")).status_code == 409
+    assert (await client.get("/admin/campaigns/C2/report?revision=7")).status_code == 403  # HR
 
     # the same report from the command line
     out = tmp_path / "c2.html"

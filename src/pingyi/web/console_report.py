@@ -8,7 +8,9 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Response, Template
 
+from pingyi.db.tables import Campaign, Publication
 from pingyi.services import white_paper
+from pingyi.web.guards import current_user
 from pingyi.web.rendering import render, request_language
 
 # The report has an inline style sheet and inline SVG, and no script at all.
@@ -19,6 +21,25 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 async def campaign_report(request: Request[Any, Any, Any], code: str) -> Response[str] | Template:
     revision_text = request.query_params.get("revision", "")
     revision = int(revision_text) if revision_text.isdigit() else None
+    user = current_user(request)
+    if not user or user["role"] != "agency_admin":
+        # HR reads published revisions only; the agency may read any cleaning run
+        published = await _published_revisions(code)
+        if not published and not await Campaign.exists().where(Campaign.code == code):
+            return render(request, "error.html", status_code=404, message="no such campaign")
+        if not published:
+            return render(
+                request,
+                "error.html",
+                status_code=409,
+                message="这次评议尚未发布 / not published yet",
+            )
+        if revision is None:
+            revision = published[-1]
+        elif revision not in published:
+            return render(
+                request, "error.html", status_code=403, message="该版本未发布 / not published"
+            )
     try:
         html = await white_paper.build_report(code, revision, lang=request_language(request))
     except white_paper.ReportError as exc:
@@ -28,6 +49,15 @@ async def campaign_report(request: Request[Any, Any, Any], code: str) -> Respons
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", code) or "campaign"
         headers["content-disposition"] = f'attachment; filename="{name}-report.html"'
     return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+
+
+async def _published_revisions(code: str) -> list[int]:
+    rows = (
+        await Publication.select(Publication.revision)
+        .where(Publication.campaign.code == code)
+        .order_by(Publication.revision)
+    )
+    return [r["revision"] for r in rows]
 
 
 REPORT_HANDLERS = [campaign_report]
