@@ -12,13 +12,14 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pingyi.db.tables import Assignment, Organization, Staff
+from pingyi.db.tables import Assignment, BadReviewCase, Organization, Staff
 from pingyi.security import new_token
 from pingyi.services import campaigns as campaign_service
 from pingyi.services.org import upsert_organization, upsert_staff, upsert_unit, upsert_window
 from pingyi.services.questionnaires import ItemSpec, create_questionnaire
 from pingyi.services.users import create_user
-from pingyi.services.writer import NewResponse, write_batch
+from pingyi.services.writer import BadReviewSpec, NewResponse, write_batch
+from pingyi.workdays import add_working_days
 
 ORG_CODE = "city-center"
 
@@ -88,6 +89,9 @@ async def load_demo(
     if await Organization.exists().where(Organization.code == ORG_CODE):
         return []
     rng = random.Random(seed)
+    # words and case handling draw from their own stream, so the ratings (and what the
+    # cleaning must catch in them) stay the same whatever is written beside them
+    texts = random.Random(seed + 1)
     org_id = await upsert_organization(
         ORG_CODE, "某市政务服务中心", "City Government Service Centre"
     )
@@ -158,8 +162,9 @@ async def load_demo(
             datetime.combine(end, datetime.min.time(), UTC),
             datetime.combine(today, datetime.min.time(), UTC),
         )
-        await _public_ratings(rng, campaign_id, quality, ratings_end, code == "2026Q4")
+        await _public_ratings(rng, texts, campaign_id, quality, ratings_end, code == "2026Q4")
         await _colleague_ratings(rng, campaign_id, quality, inflate_pair=code == "2026Q4")
+        await _follow_up_cases(texts, campaign_id, closed=state == "closed")
         if state == "closed":
             await campaign_service.move(code, "closed", "demo")
     logins = []
@@ -176,8 +181,61 @@ async def load_demo(
     return logins
 
 
+# What citizens write, by how the visit went; the report's keywords come from these.
+GOOD_COMMENTS = (
+    "工作人员态度热情，办理很快",
+    "一次就办好了，不用来回跑",
+    "讲解耐心细致，材料一次讲清楚",
+    "窗口服务规范，排队时间短",
+    "帮老人填表，服务周到",
+)
+BAD_COMMENTS = {
+    "attitude": ("工作人员态度冷淡，问了两遍才回答", "窗口人员不耐烦，说话语气很冲"),
+    "slow": ("排队一个多小时，窗口只开了一个", "系统很慢，等了很久才办完"),
+    "knowledge": ("说法前后不一致，材料要求讲不清楚", "政策解释不清，让我去别的窗口问"),
+    "repeat_visits": ("材料清单没有一次告知，跑了三趟", "第二次来还是缺材料，来回跑"),
+    "facilities": ("大厅空调太冷，叫号屏看不清", "自助机坏了没人管"),
+}
+
+
+def _comment(rng: random.Random, level: int, reason: str) -> str:
+    if level <= 2:
+        return rng.choice(BAD_COMMENTS[reason])
+    if level >= 4 and rng.random() < 0.3:
+        return rng.choice(GOOD_COMMENTS)
+    return ""
+
+
+async def _follow_up_cases(rng: random.Random, campaign_id: int, closed: bool) -> None:
+    """Cases as a hall would have them: most contacted in time; in an earlier
+    campaign most also rectified and closed, a few late."""
+    for case in await BadReviewCase.select().where(BadReviewCase.campaign == campaign_id):
+        if rng.random() > (0.9 if closed else 0.6):
+            continue
+        opened = case["opened_at"]
+        contacted = opened + timedelta(hours=rng.choice((2, 5, 20, 30, 70)))
+        changes: dict[Any, Any] = {BadReviewCase.contacted_at: contacted}
+        if closed and rng.random() < 0.85:
+            changes.update(
+                {
+                    BadReviewCase.state: "closed",
+                    BadReviewCase.closed_at: contacted + timedelta(days=rng.choice((1, 3, 4, 9))),
+                    BadReviewCase.verification: rng.choice(
+                        ("justified", "justified", "unjustified")
+                    ),
+                    BadReviewCase.explanation: "调取窗口录像并与当事人核实",
+                    BadReviewCase.rectification: "已约谈当事人，纳入窗口服务培训",
+                    BadReviewCase.feedback: "已电话告知处理结果",
+                    BadReviewCase.callback_result: "群众表示认可",
+                    BadReviewCase.handling_rating: rng.choice((3, 3, 2, 1)),
+                }
+            )
+        await BadReviewCase.update(changes).where(BadReviewCase.id == case["id"])
+
+
 async def _public_ratings(
     rng: random.Random,
+    texts: random.Random,
     campaign_id: int,
     quality: dict[int, float],
     end: datetime,
@@ -192,6 +250,18 @@ async def _public_ratings(
         answers: list[tuple[str, int | None, str]] = [("overall", level, "")]
         for item in ("attitude", "efficiency", "clarity"):
             answers.append((item, max(1, min(5, level + rng.choice((-1, 0, 0, 0, 1)))), ""))
+        reason = texts.choice(
+            ("attitude", "attitude", "slow", "knowledge", "repeat_visits", "facilities")
+        )
+        bad_review = None
+        if level <= 2 and duration > 5:  # a one-tap speeder leaves no reason
+            bad_review = BadReviewSpec(
+                unit_id=member["unit"],
+                reason_category=reason,
+                reason_text=texts.choice(BAD_COMMENTS[reason]),
+                contact_due=add_working_days(when, 1),
+                rectify_due=add_working_days(when, 5),
+            )
         batch.append(
             NewResponse(
                 campaign_id=campaign_id,
@@ -204,6 +274,8 @@ async def _public_ratings(
                 client_id=f"demo:{uuid.UUID(int=rng.getrandbits(128))}",
                 submitted_at=when,
                 duration_s=duration,
+                comment=_comment(texts, level, reason) if duration > 5 else "",
+                bad_review=bad_review,
             )
         )
 
