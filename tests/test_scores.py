@@ -310,3 +310,50 @@ async def test_a_staff_member_under_k_does_not_see_their_peer_mean(client: Any) 
     mine = await client.get("/me")
     assert mine.status_code == 200 and "评价人数不足" in mine.text
     assert str(SECRET_PEER) not in mine.text
+
+
+async def test_below_standard_twice_in_a_series_warns(db: str) -> None:
+    from datetime import date
+
+    from pingyi.db.tables import Campaign, CleaningRun
+    from pingyi.services import campaigns, scores
+
+    await _cleaned(shift=-20)  # everyone 50-65: the lowest three below 60
+    third_quarter = {
+        Campaign.series: "q",
+        Campaign.period_start: date(2026, 7, 1),
+        Campaign.period_end: date(2026, 9, 30),
+    }
+    await Campaign.update(third_quarter).where(Campaign.code == "C1")
+    await scores.publish("C1", "test")
+    first = await campaigns.get_campaign("C1")
+    second_id = await campaigns.create_campaign(
+        campaigns.CampaignSpec(
+            code="C2",
+            name="第四季度",
+            series="q",
+            period_start=date(2026, 10, 1),
+            period_end=date(2026, 12, 31),
+            unit_codes=["u1", "u2"],
+            public_version=first["public_version"],
+            peer_version=first["peer_version"],
+            superior_version=first["superior_version"],
+            self_version=first["self_version"],
+        )
+    )
+    for target in ("open", "closed", "cleaned"):
+        await campaigns.move("C2", target, "test")
+    recovered = [
+        {**r, "score_100": r["score_100"] + 30} if r["ratee"] == "staff:u1-S1" else r
+        for r in _scores(-20)
+    ]
+    await CleaningRun.insert(
+        CleaningRun(campaign=second_id, revision=1, scores=recovered, summary={})
+    )
+    facts, rows = await scores.preview_feed("C2")
+    assert facts["previous"]["campaign"] == "C1"
+    row = {r.staff_code: r for r in rows}
+    # u2-S1 stays at 55, below 60 twice running; u1-S1 recovered to 85
+    assert row["u2-S1"].below_standard and row["u2-S1"].warning_consecutive
+    assert not row["u1-S1"].below_standard and not row["u1-S1"].warning_consecutive
+    assert set(facts["previous"]["below_standard"]) >= {"u1-S1", "u2-S1"}

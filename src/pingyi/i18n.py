@@ -406,6 +406,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scores.policy_version": ("规则版本", "Policy version"),
     "scores.preset": ("等次名称", "Grade labels"),
     "scores.threshold": ("{grade} 最低分", "Lowest total for {grade}"),
+    "scores.level_scores": (
+        "各等级分值（非常满意→非常不满意）",
+        "Points per level (very satisfied → very dissatisfied)",
+    ),
     "scores.quota": ("优秀名额比例 (%)", "优秀 quota (%)"),
     "scores.rounding": ("名额取整", "Quota rounding"),
     "scores.floor": ("向下取整（不超过）", "round down (no more than)"),

@@ -213,3 +213,21 @@ def test_bad_policies_are_refused_with_the_field_named() -> None:
         Policy.from_json({"tresholds": [90, 80, 60]})
     with pytest.raises(PolicyError, match="weights"):
         Policy.from_json({}, {"public": 50, "peer": 50})
+
+
+def test_level_points_are_linear_by_default_and_follow_a_preset() -> None:
+    linear = Policy()
+    assert [linear.score_of(m) for m in (1, 2.5, 4.2, 5)] == [0.0, 37.5, 80.0, 100.0]
+    preset = Policy.from_json({"level_scores": [100, 80, 60, 30, 0]})
+    assert preset.score_of(4.5) == 90.0 and preset.score_of(2.5) == 45.0
+    assert preset.score_of(5.7) == 100.0  # a mean never leaves the scale
+    with pytest.raises(PolicyError, match="level_scores"):
+        Policy.from_json({"level_scores": [0, 30, 60, 80, 100]})
+
+
+def test_the_feed_scores_cleaned_means_with_the_policys_points() -> None:
+    rows = full("A", 0, 0, 0, 0)
+    for row, mean in zip(rows, (4.5, 4.0, 3.0, 5.0), strict=True):
+        row["clean_mean"] = mean
+    feed = compute_feed(snapshot([person("A")], rows, {"level_scores": [100, 80, 60, 30, 0]}))
+    assert feed[0].scores == {"public": 90.0, "peer": 80.0, "superior": 60.0, "self": 100.0}

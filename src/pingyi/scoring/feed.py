@@ -90,6 +90,15 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _points(row: dict[str, Any], policy: Policy) -> float | None:
+    """The policy's points for a cleaned mean (1-5); linear 0-100 by default."""
+    mean = _number(row.get("clean_mean"))
+    if mean is None:  # inputs frozen before means were kept: the linear score
+        linear = _number(row["score_100"])
+        mean = None if linear is None else 1 + linear / 25
+    return None if mean is None else policy.score_of(mean)
+
+
 def compute_feed(snapshot: dict[str, Any]) -> list[FeedRow]:
     """Rows in staff order (unit, then code). Pure: same snapshot, same rows."""
     policy = Policy.from_json(snapshot["policy"])
@@ -112,7 +121,7 @@ def compute_feed(snapshot: dict[str, Any]) -> list[FeedRow]:
             source = "window" if public is not None else ""
         for role in ROLES:
             row = public if role == "public" else scores.get((f"staff:{person['code']}", role))
-            value = _number(row["score_100"]) if row else None
+            value = _points(row, policy) if row else None
             if row is None or value is None:
                 missing[role] = "none"
                 role_scores[role], role_n[role] = None, None

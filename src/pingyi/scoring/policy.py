@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,9 @@ class Policy:
     min_satisfaction: float = 0.60  # hard rule: below this public satisfaction, lowest grade
     min_public_ratings: int = 5  # fewer active public ratings: "insufficient data"
     satisfied_min: int = 4  # levels at or above count as satisfied (4 满意, 5 非常满意)
+    # points for 非常满意, 满意, 基本满意, 不满意, 非常不满意; a mean between two levels
+    # gets the points in between (linear by default; a common preset is 100/80/60/30/0)
+    level_scores: tuple[float, float, float, float, float] = (100.0, 75.0, 50.0, 25.0, 0.0)
     # a total needs at least this share of the configured weight present, so that
     # nobody is graded on their self-statement alone
     min_weight_present: float = 0.5
@@ -67,9 +71,17 @@ class Policy:
     def lowest(self) -> int:
         return len(self.labels) - 1
 
+    def score_of(self, mean_level: float) -> float:
+        """A mean on the 1-5 scale in points, between the points of its two levels."""
+        points = self.level_scores[::-1]  # level 1 first
+        x = min(max(mean_level, 1.0), 5.0)
+        low = min(int(x), 4)
+        return points[low - 1] + (points[low] - points[low - 1]) * (x - low)
+
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["thresholds"] = list(self.thresholds)
+        data["level_scores"] = list(self.level_scores)
         return data
 
     @classmethod
@@ -84,8 +96,9 @@ class Policy:
             raise PolicyError(f"unknown policy field {unknown[0]!r}")
         if weights is not None:
             data["weights"] = weights
-        if "thresholds" in data:
-            data["thresholds"] = tuple(float(t) for t in data["thresholds"])
+        for name in ("thresholds", "level_scores"):
+            if name in data:
+                data[name] = tuple(float(t) for t in data[name])
         policy = cls(**data)
         policy.check()
         return policy
@@ -96,6 +109,9 @@ class Policy:
         t = self.thresholds
         if len(t) != 3 or not (100 >= t[0] > t[1] > t[2] >= 0):
             raise PolicyError("thresholds must be three falling numbers between 100 and 0")
+        p = self.level_scores
+        if len(p) != 5 or not all(100 >= a >= b >= 0 for a, b in itertools.pairwise(p)):
+            raise PolicyError("level_scores must be five points from 非常满意 down, 100 to 0")
         if not 0 <= self.excellent_quota <= 1:
             raise PolicyError("excellent_quota must be between 0 and 1")
         if self.quota_rounding not in ("floor", "round"):

@@ -84,6 +84,7 @@ def _score_inputs(scores: list[dict[str, Any]], windows: dict[int, str]) -> list
                 "ratee": ratee,
                 "role": s["role"],
                 "n_used": s["n_used"],
+                "clean_mean": s.get("clean_mean"),
                 "score_100": s["score_100"],
                 "satisfaction_rate": s["satisfaction_rate"],
                 "reportable": bool(s["reportable"]),

@@ -136,6 +136,7 @@ POLICY_FIELDS: dict[str, Callable[[str], Any]] = {
     "contact_days": int,
     "rectify_days": int,
     "version": str,
+    "level_scores": lambda v: [float(x) for x in v.replace("，", ",").split(",")],
 }
 
 
