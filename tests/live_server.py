@@ -142,7 +142,8 @@ class LiveServer:
         raise AssertionError(f"server not healthy within {timeout} s:\n{self.log()}")
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def kill(self) -> None:

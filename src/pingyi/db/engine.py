@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -10,10 +11,67 @@ from typing import Any
 from urllib.parse import urlparse
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from pingyi.settings import Settings
+
+log = logging.getLogger("pingyi.db")
+
+
+class _SafeExit:
+    """piccolo's transactions skip returning the connection and forgetting the
+    current transaction when the rollback or the commit itself fails, as it does
+    when the database goes away. A long-lived task (the response writer) then keeps
+    using a dead connection for good: every later write fails although the
+    database is back. Here the connection is given back and the transaction
+    forgotten whatever happens; a failed commit still raises."""
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        me: Any = self
+        if me._parent:
+            return exception is None
+        try:
+            if exception:
+                if not me._rolled_back:
+                    try:
+                        await me.rollback()
+                    except Exception as exc:  # the original exception matters more
+                        log.warning("rollback failed: %s", type(exc).__name__)
+            elif not me._committed and not me._rolled_back:
+                await me.commit()
+        finally:
+            try:
+                await me._give_back()
+            finally:
+                me.engine.current_transaction.reset(me.context)
+        return exception is None
+
+
+class SafePostgresTransaction(_SafeExit, PostgresTransaction):
+    async def _give_back(self) -> None:
+        pool = self.engine.pool
+        try:
+            if pool:
+                await pool.release(self.connection)
+            else:
+                await self.connection.close()
+        except Exception as exc:
+            log.warning("dropping a broken connection: %s", type(exc).__name__)
+            self.connection.terminate()
+
+
+class SafeSQLiteTransaction(_SafeExit, SQLiteTransaction):
+    async def _give_back(self) -> None:
+        try:
+            await self.connection.close()
+        except Exception as exc:
+            log.warning("closing a broken connection failed: %s", type(exc).__name__)
+
+
+class SafePostgresEngine(PostgresEngine):
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return SafePostgresTransaction(engine=self, allow_nested=allow_nested)
 
 
 class PooledSQLiteEngine(SQLiteEngine):
@@ -52,6 +110,15 @@ class PooledSQLiteEngine(SQLiteEngine):
                 self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="sqlite")
             return self._executor
 
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return SafeSQLiteTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
     async def _run_in_new_connection(
         self,
         query: str,
@@ -68,7 +135,7 @@ class PooledSQLiteEngine(SQLiteEngine):
 def make_engine(settings: Settings) -> Engine:
     if settings.is_postgres:
         url = urlparse(settings.database_url)
-        return PostgresEngine(
+        return SafePostgresEngine(
             config={
                 "host": url.hostname or "127.0.0.1",
                 "port": url.port or 5432,
