@@ -199,9 +199,9 @@ async def test_staff_see_their_own_results_and_appeal(client: Any) -> None:
     appeal = await Appeal.select().first()
     assert appeal["state"] == "submitted" and appeal["revision"] == 1
 
-    intact, row = await appeals.recompute(appeal["id"])
+    intact, same, row = await appeals.recompute(appeal["id"])
     _, published = await scores.published_feed("C1")
-    assert intact and row == next(r for r in published if r.staff_code == "u1-S1")
+    assert intact and same and row == next(r for r in published if r.staff_code == "u1-S1")
 
     agency = await _as(client, "agency", "agency_admin")
     page = await client.get(f"/admin/appeals/{appeal['id']}")
@@ -243,13 +243,15 @@ async def test_appeals_close_after_the_period_and_tampering_shows(db: str) -> No
         )
     appeal_id = await appeals.file_appeal(staff["id"], "C1", "评价结果与实际不符，申请复核。", "s1")
     assert await Appeal.count() == 1
-    snapshot = json.loads(publication["snapshot"])
-    snapshot["scores"][0]["score_100"] = 99.0  # behind the application's back
-    await Publication.update({Publication.snapshot: json.dumps(snapshot)}).where(
+    document = json.loads(publication["snapshot"])
+    for entry in document["inputs"]["scores"]:  # changed behind the application's back
+        if entry["ratee"] == "staff:u1-S1":
+            entry["score_100"] = 99.0
+    await Publication.update({Publication.snapshot: json.dumps(document)}).where(
         Publication.campaign == data["campaign_id"]
     )
-    intact, _ = await appeals.recompute(appeal_id)
-    assert not intact
+    intact, same, _ = await appeals.recompute(appeal_id)
+    assert not intact and not same
 
 
 async def test_policy_edits_are_versioned_and_validated(client: Any) -> None:
@@ -357,3 +359,139 @@ async def test_below_standard_twice_in_a_series_warns(db: str) -> None:
     assert row["u2-S1"].below_standard and row["u2-S1"].warning_consecutive
     assert not row["u1-S1"].below_standard and not row["u1-S1"].warning_consecutive
     assert set(facts["previous"]["below_standard"]) >= {"u1-S1", "u2-S1"}
+
+
+async def test_published_rows_are_served_as_frozen(db: str) -> None:
+    from pingyi.db.tables import Publication
+    from pingyi.services import scores
+
+    await _cleaned()
+    await scores.publish("C1", "test")
+    _, before = await scores.published_feed("C1")
+    # a new policy, and inputs changed behind the application's back: the rows stay
+    await scores.update_policy("C1", {"version": "v2", "thresholds": [70, 60, 50]}, "test")
+    publication = await Publication.select().first()
+    document = json.loads(publication["snapshot"])
+    document["inputs"]["scores"] = []
+    await Publication.update({Publication.snapshot: json.dumps(document)}).where(
+        Publication.id == publication["id"]
+    )
+    _, after = await scores.published_feed("C1")
+    assert after == before and after[0].total is not None
+    with pytest.raises(scores.ScoresError, match="new version"):
+        await scores.update_policy("C1", {"thresholds": [75, 60, 50]}, "test")
+
+
+async def test_publishing_checks_what_was_previewed_and_the_cleaning_policy(db: str) -> None:
+    from pingyi.db.tables import CleaningRun
+    from pingyi.services import scores
+
+    await _cleaned()
+    with pytest.raises(scores.ScoresError, match="cleaning ran again"):
+        await scores.publish("C1", "test", expected_revision=0)
+    await CleaningRun.update(
+        {CleaningRun.summary: {"policy_used": {"satisfied_min": 4, "superior_k": 1}}}
+    ).where(CleaningRun.revision == 1)
+    await scores.update_policy("C1", {"version": "v2", "satisfied_min": 3}, "test")
+    with pytest.raises(scores.ScoresError, match="run the cleaning again"):
+        await scores.publish("C1", "test", expected_revision=1)
+
+
+async def test_final_grades_belong_to_their_revision(client: Any) -> None:
+    from pingyi.services import scores
+
+    await _cleaned()
+    await scores.publish("C1", "test")
+    await scores.decide_grade("C1", "u1-S1", "合格", "", "hr")
+    key = await _hr_key()
+    auth = {"authorization": f"Bearer {key}"}
+    body = (await client.get("/api/v1/campaigns/C1/scores", headers=auth)).json()
+    item = {i["staff_code"]: i for i in body["items"]}["u1-S1"]
+    assert item["final_grade"] == "合格" and item["final_approved_by"] == "hr"
+    await _cleaned(revision=2, shift=1)
+    await scores.publish("C1", "test")
+    body = (await client.get("/api/v1/campaigns/C1/scores", headers=auth)).json()
+    assert {i["staff_code"]: i for i in body["items"]}["u1-S1"]["final_grade"] == ""
+
+
+async def test_upholding_uses_a_correction_already_published(db: str) -> None:
+    from pingyi.db.tables import Appeal, Staff
+    from pingyi.services import appeals, scores
+
+    await _cleaned()
+    await scores.publish("C1", "test")
+    staff = await Staff.select(Staff.id).where(Staff.code == "u1-S1").first()
+    reason = "评价结果与实际不符，申请复核。"
+    appeal_id = await appeals.file_appeal(staff["id"], "C1", reason, "s1")
+    await _cleaned(revision=2, shift=1)
+    await scores.publish("C1", "agency")  # the correction, published by hand
+    result = await appeals.decide(appeal_id, "upheld", "已更正并发布", "agency")
+    assert result == {"state": "upheld", "new_revision": 2}
+    # the corrected numbers may be questioned in turn, but each revision only once
+    second = await appeals.file_appeal(staff["id"], "C1", reason, "s1")
+    await appeals.decide(second, "rejected", "核实无误", "agency")
+    with pytest.raises(appeals.AppealError, match="reviewed once"):
+        await appeals.file_appeal(staff["id"], "C1", reason, "s1")
+    assert await Appeal.count() == 2
+
+
+async def test_hostile_policy_and_export_inputs_get_clear_errors(client: Any) -> None:
+    from pingyi.db.tables import Campaign
+    from pingyi.services import scores
+
+    await _cleaned()
+    token = await _as(client, "agency", "agency_admin")
+    base = {"_csrf_token": token, "version": "v9", "threshold_0": "90", "threshold_1": "80"}
+    for bad in (
+        {"threshold_2": "nan"},
+        {"threshold_2": "60", "appeal_days": "3000000"},
+        {"threshold_2": "60", "min_public_ratings": "9" * 30},
+        {"threshold_2": "60", "level_scores": "100,inf,50,25,0"},
+        {"threshold_2": "1e999"},
+    ):
+        response = await client.post("/admin/campaigns/C1/policy", data={**base, **bad})
+        assert response.status_code == 400, (bad, response.status_code)
+    huge = await client.post(
+        "/admin/appeals/99999999999999999999/decide", data={"_csrf_token": token}
+    )
+    assert huge.status_code == 400
+    assert (await client.get("/admin/campaigns/C1/report?revision=²")).status_code < 500
+
+    # a campaign code no header or sheet title can carry as it is
+    await Campaign.update({Campaign.code: "评议[1]"}).where(Campaign.code == "C1")
+    await scores.publish("评议[1]", "test")
+    for kind in ("csv", "xlsx", "json"):
+        response = await client.get(f"/admin/campaigns/评议[1]/scores/export?format={kind}")
+        assert response.status_code == 200, kind
+        assert "filename*=UTF-8''%E8%AF%84" in response.headers["content-disposition"]
+    sheet = load_workbook(
+        io.BytesIO((await client.get("/admin/campaigns/评议[1]/scores/export?format=xlsx")).content)
+    ).active
+    assert sheet.title == "评议_1_"
+
+
+async def test_a_leader_sees_their_own_results_when_linked_to_their_record(client: Any) -> None:
+    from pingyi.services import scores
+
+    await _cleaned()
+    await scores.publish("C1", "test")
+    await _as(client, "lead0", "unit_leader", staff_code="u1-S0", unit_code="u1")
+    mine = await client.get("/me")
+    assert mine.status_code == 200 and "测试评议" in mine.text
+    await _as(client, "lead_plain", "unit_leader", unit_code="u1")
+    page = await client.get("/me")
+    assert page.status_code == 200 and "未关联工作人员记录" in page.text
+
+
+async def test_staff_who_left_the_units_keep_their_rated_results(db: str) -> None:
+    from pingyi.db.tables import Staff
+    from pingyi.services import scores
+    from pingyi.services.org import upsert_organization, upsert_unit
+
+    await _cleaned()
+    org = await upsert_organization("org", "测试政务中心")
+    elsewhere = await upsert_unit(org, "u9", "别处", "Elsewhere", opening_hours="")
+    await Staff.update({Staff.unit: elsewhere}).where(Staff.code == "u1-S3")
+    await Staff.update({Staff.active: False}).where(Staff.code == "u2-S3")
+    _, rows = await scores.preview_feed("C1")
+    assert {r.staff_code for r in rows} >= {"u1-S3", "u2-S3"} and len(rows) == 8

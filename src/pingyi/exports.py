@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -44,6 +45,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("satisfaction_n", "feed.satisfaction_n", "0"),
     ("rule_flags", "feed.rule_flags", ""),
     ("recommended_grade", "feed.recommended_grade", ""),
+    ("final_grade", "feed.final_grade", ""),
+    ("final_approved_by", "feed.final_approved_by", ""),
     ("grade_notes", "feed.grade_notes", ""),
     ("warning_consecutive", "feed.warning_consecutive", ""),
     ("revision", "feed.revision", "0"),
@@ -96,7 +99,8 @@ def to_xlsx(rows: Iterable[FeedRow], revision: int, lang: str = "zh-CN", title: 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = (title or "scores")[:31]
+    # a sheet title has at most 31 characters and none of []:*?/\
+    sheet.title = re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "scores"
     sheet.append(headers(lang))
     for cell in sheet[1]:
         cell.font = Font(bold=True)

@@ -369,6 +369,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "public satisfaction below the minimum: lowest grade by rule",
     ),
     "feed.recommended_grade": ("建议等次", "Recommended grade"),
+    "feed.final_grade": ("最终等次", "Final grade"),
+    "feed.final_approved_by": ("决定人", "Decided by"),
     "feed.grade_notes": ("等次说明", "Grade notes"),
     "feed.note.quota": ("超出本单位优秀名额，建议为下一等次", "over the unit's 优秀 quota"),
     "feed.note.quota_tie": (
@@ -406,6 +408,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scores.policy_version": ("规则版本", "Policy version"),
     "scores.preset": ("等次名称", "Grade labels"),
     "scores.threshold": ("{grade} 最低分", "Lowest total for {grade}"),
+    "scores.satisfied_min": ("计为满意的等级", "Counted as satisfied"),
+    "scores.satisfied_from.5": ("仅非常满意", "very satisfied only"),
+    "scores.satisfied_from.4": ("满意及以上", "satisfied and above"),
+    "scores.satisfied_from.3": ("基本满意及以上", "fairly satisfied and above"),
+    "appeals.same": (
+        "按冻结数据重算，结果与发布的一致",
+        "Recomputing the frozen inputs gives the published row",
+    ),
+    "appeals.differs": ("重算结果与发布的不一致！", "Recomputing gives a different row!"),
+    "feed.missing.revision_delta": (
+        "与已发布版本相比评价人数变化少于k人，为防推算不予显示",
+        "differs from a published revision by fewer than k raters: hidden so no one can subtract",
+    ),
+    "feed.note.window_source": (
+        "满意率取自所在窗口的评价",
+        "satisfaction from the window's ratings",
+    ),
     "scores.level_scores": (
         "各等级分值（非常满意→非常不满意）",
         "Points per level (very satisfied → very dissatisfied)",
@@ -420,6 +439,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scores.superior_k": ("上级评价最少人数", "Minimum superiors"),
     "scores.appeal_days": ("申诉期限（天）", "Appeal period (days)"),
     "scores.save_policy": ("保存为新版本", "Save as a new version"),
+    "me.no_staff": (
+        "此账号未关联工作人员记录，没有个人评议结果。",
+        "This login is not linked to a staff record, so it has no results of its own.",
+    ),
     "me.component": ("评价维度", "Component"),
     "me.score": ("得分", "Score"),
     "me.explain": (

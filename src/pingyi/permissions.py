@@ -31,8 +31,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "scores.view": frozenset({AGENCY, HR}),
     "grade.decide": frozenset({HR}),
     "appeal.review": frozenset({AGENCY}),
-    # a staff member's own published results and appeals
-    "self.view": frozenset({STAFF}),
+    # one's own published results and appeals (a leader is a staff member too)
+    "self.view": frozenset({STAFF, UNIT_LEADER}),
 }
 
 

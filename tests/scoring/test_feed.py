@@ -231,3 +231,67 @@ def test_the_feed_scores_cleaned_means_with_the_policys_points() -> None:
         row["clean_mean"] = mean
     feed = compute_feed(snapshot([person("A")], rows, {"level_scores": [100, 80, 60, 30, 0]}))
     assert feed[0].scores == {"public": 90.0, "peer": 80.0, "superior": 60.0, "self": 100.0}
+
+
+def test_a_public_group_under_k_gives_no_rate_and_no_rule() -> None:
+    scores = full("A", 85, 85, 85, 85, sat=0.4)
+    scores[0]["reportable"] = False
+    row = compute_feed(snapshot([person("A")], scores, {"min_public_ratings": 1}))[0]
+    assert row.satisfaction_rate is None and row.satisfaction_status == "insufficient"
+    assert row.satisfaction_n == 0 and row.rule_flags == ()
+    assert row.recommended_grade != "不合格"
+
+
+def test_the_rule_judges_the_rate_it_shows_and_reports_the_real_n() -> None:
+    row = compute_feed(snapshot([person("A")], full("A", 85, 85, 85, 85, sat=0.59996)))[0]
+    assert row.satisfaction_rate == 0.6 and row.rule_flags == ()
+    few = full("A", 85, 85, 85, 85, sat=0.9)
+    few[0]["n_used"] = 4
+    row = compute_feed(snapshot([person("A")], few))[0]
+    assert row.satisfaction_status == "insufficient" and row.satisfaction_n == 4
+
+
+def test_a_peer_mean_that_differs_from_a_published_one_by_few_raters_is_hidden() -> None:
+    scores = full("A", 80, 70, 90, 100) + full("B", 80, 70, 90, 100)
+    snap = snapshot([person("A"), person("B")], scores)  # both have 5 peers now
+    snap["campaign"]["k"] = 3
+    snap["earlier_peer_n"] = {"A": [6], "B": [2]}  # A: one rating left; B: three joined
+    rows = by_code(compute_feed(snap))
+    assert rows["A"].scores["peer"] is None
+    assert rows["A"].missing_roles == {"peer": "revision_delta"}
+    assert rows["B"].scores["peer"] == 70.0
+
+
+def test_the_rule_on_a_windows_ratings_says_so() -> None:
+    staff = [person("A", window="W1")]
+    scores = [score("window:W1", "public", 75, sat=0.3), *full("A", 0, 80, 80, 80)[1:]]
+    row = compute_feed(snapshot(staff, scores))[0]
+    assert row.rule_flags == ("satisfaction_below_min",)
+    assert "window_source" in row.grade_notes
+
+
+def test_frozen_rows_read_back_exactly() -> None:
+    from pingyi.scoring import FeedRow
+
+    rows = compute_feed(snapshot([person("A")], full("A", 80.5, 70, 90, 100)))
+    assert [FeedRow.from_json(r.to_json()) for r in rows] == rows
+
+
+def test_policies_refuse_what_no_rule_needs() -> None:
+    for bad in (
+        {"appeal_days": 3_000_000},
+        {"contact_days": 200_000},
+        {"min_public_ratings": 10**30},
+        {"superior_k": 0},
+        {"version": ""},
+    ):
+        with pytest.raises(PolicyError):
+            Policy.from_json(bad)
+    for weights in (
+        {"public": math.nan, "peer": 20, "superior": 30, "self": 20},
+        {"public": "x", "peer": 20, "superior": 30, "self": 20},
+    ):
+        with pytest.raises(PolicyError):
+            Policy.from_json({}, weights)
+    # a policy frozen by an older version with a field since retired still reads
+    assert Policy.from_json({"retired_field": 1}, strict=False) == Policy()

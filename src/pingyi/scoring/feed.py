@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .grades import recommend
@@ -36,7 +36,9 @@ class FeedRow:
     grade_notes: tuple[str, ...]  # e.g. "quota", "quota_tie"
     below_standard: bool
     warning_consecutive: bool  # below standard in this and the previous campaign
-    extra: dict[str, Any] = field(default_factory=dict)
+    # the grade a person decided for this revision, added when read (not computed)
+    final_grade: str = ""
+    final_approved_by: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,7 +62,37 @@ class FeedRow:
             "grade_notes": list(self.grade_notes),
             "below_standard": self.below_standard,
             "warning_consecutive": self.warning_consecutive,
+            "final_grade": self.final_grade,
+            "final_approved_by": self.final_approved_by,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FeedRow:
+        """A row as frozen at publication."""
+        return cls(
+            staff_code=data["staff_code"],
+            staff_name=data["staff_name"],
+            unit_code=data["unit_code"],
+            unit_name=data["unit_name"],
+            post_category=data["post_category"],
+            scores={r: data[f"{r}_score"] for r in ROLES},
+            n={r: data[f"{r}_n"] for r in ROLES},
+            public_source=data["public_source"],
+            total=data["total"],
+            weights_used=data["weights_used"],
+            missing_roles=data["missing_roles"],
+            satisfaction_rate=data["satisfaction_rate"],
+            satisfaction_n=data["satisfaction_n"],
+            satisfaction_status=data["satisfaction_status"],
+            rule_flags=tuple(data["rule_flags"]),
+            grade_level=data["grade_level"],
+            recommended_grade=data["recommended_grade"],
+            grade_notes=tuple(data["grade_notes"]),
+            below_standard=data["below_standard"],
+            warning_consecutive=data["warning_consecutive"],
+            final_grade=data.get("final_grade", ""),
+            final_approved_by=data.get("final_approved_by", ""),
+        )
 
 
 def canonical(snapshot: dict[str, Any]) -> bytes:
@@ -99,83 +131,108 @@ def _points(row: dict[str, Any], policy: Policy) -> float | None:
     return None if mean is None else policy.score_of(mean)
 
 
+@dataclass
+class _Assessed:
+    """One staff member's numbers before grading (grades depend on the whole unit)."""
+
+    person: dict[str, Any]
+    scores: dict[str, float | None]
+    n: dict[str, int | None]
+    missing: dict[str, str]
+    source: str
+    total: float | None
+    used: dict[str, float]
+    rate: float | None  # None: insufficient data
+    satisfaction_n: int
+    flags: list[str]
+
+
+def _assess(
+    person: dict[str, Any],
+    scores: dict[tuple[str, str], dict[str, Any]],
+    policy: Policy,
+    k: int,
+    earlier_peer_n: dict[str, list[int]],
+) -> _Assessed:
+    code = person["code"]
+    source = ""
+    public = scores.get((f"staff:{code}", "public"))
+    if public is not None:
+        source = "staff"
+    elif person.get("window"):
+        public = scores.get((f"window:{person['window']}", "public"))
+        source = "window" if public is not None else ""
+    role_scores: dict[str, float | None] = {}
+    role_n: dict[str, int | None] = {}
+    missing: dict[str, str] = {}
+    for role in ROLES:
+        row = public if role == "public" else scores.get((f"staff:{code}", role))
+        value = _points(row, policy) if row else None
+        role_scores[role], role_n[role] = None, None
+        if row is None or value is None:
+            missing[role] = "none"
+        elif not row["reportable"]:
+            # under k: dropped from the total, never silently rolled in (DESIGN.md 3)
+            missing[role] = "under_k"
+        elif role == "peer" and any(
+            0 < abs(int(row["n_used"]) - shown) < k for shown in earlier_peer_n.get(code, [])
+        ):
+            # fewer than k raters differ from a revision published before: the two
+            # means would reveal those few ratings by subtraction
+            missing[role] = "revision_delta"
+        else:
+            role_scores[role] = round(value, 2)
+            role_n[role] = int(row["n_used"])
+    total, used = weighted_total(role_scores, policy.weights, policy.min_weight_present)
+
+    # satisfaction only from a public group that may be shown at all
+    shown = public is not None and bool(public["reportable"])
+    n = int(public["n_used"]) if shown and public is not None else 0
+    raw = _number(public["satisfaction_rate"]) if shown and public is not None else None
+    rate = round(raw, 4) if raw is not None and n >= policy.min_public_ratings else None
+    flags = (
+        ["satisfaction_below_min"] if rate is not None and rate < policy.min_satisfaction else []
+    )
+    return _Assessed(person, role_scores, role_n, missing, source, total, used, rate, n, flags)
+
+
 def compute_feed(snapshot: dict[str, Any]) -> list[FeedRow]:
     """Rows in staff order (unit, then code). Pure: same snapshot, same rows."""
-    policy = Policy.from_json(snapshot["policy"])
+    policy = Policy.from_json(snapshot["policy"], strict=False)
     scores = {(s["ratee"], s["role"]): s for s in snapshot["scores"]}
-    previous = snapshot.get("previous") or {}
-    previous_below = set(previous.get("below_standard", []))
+    k = int((snapshot.get("campaign") or {}).get("k", 3))
+    earlier_peer_n = snapshot.get("earlier_peer_n") or {}
+    previous_below = set((snapshot.get("previous") or {}).get("below_standard", []))
     staff = sorted(snapshot["staff"], key=lambda s: (s["unit_code"], s["code"]))
-
-    partial = []
-    for person in staff:
-        role_scores: dict[str, float | None] = {}
-        role_n: dict[str, int | None] = {}
-        missing: dict[str, str] = {}
-        source = ""
-        public = scores.get((f"staff:{person['code']}", "public"))
-        if public is not None:
-            source = "staff"
-        elif person.get("window"):
-            public = scores.get((f"window:{person['window']}", "public"))
-            source = "window" if public is not None else ""
-        for role in ROLES:
-            row = public if role == "public" else scores.get((f"staff:{person['code']}", role))
-            value = _points(row, policy) if row else None
-            if row is None or value is None:
-                missing[role] = "none"
-                role_scores[role], role_n[role] = None, None
-            elif not row["reportable"]:
-                # under k: dropped from the total, never silently rolled in (DESIGN.md 3)
-                missing[role] = "under_k"
-                role_scores[role], role_n[role] = None, None
-            else:
-                role_scores[role] = round(value, 2)
-                role_n[role] = int(row["n_used"])
-        total, used = weighted_total(role_scores, policy.weights, policy.min_weight_present)
-
-        satisfaction_n = int(public["n_used"]) if public else 0
-        rate = _number(public["satisfaction_rate"]) if public else None
-        enough = rate is not None and satisfaction_n >= policy.min_public_ratings
-        flags = []
-        if enough and rate is not None and rate < policy.min_satisfaction:
-            flags.append("satisfaction_below_min")
-        partial.append(
-            (person, role_scores, role_n, missing, source, total, used, rate, enough, flags)
-        )
-
-    grades = recommend(
-        [(p[0]["unit_code"], p[5], bool(p[9])) for p in partial],
-        policy,
-    )
+    assessed = [_assess(p, scores, policy, k, earlier_peer_n) for p in staff]
+    grades = recommend([(a.person["unit_code"], a.total, bool(a.flags)) for a in assessed], policy)
     rows = []
-    for (person, role_scores, role_n, missing, source, total, used, rate, enough, flags), (
-        level,
-        notes,
-    ) in zip(partial, grades, strict=True):
+    for a, (level, notes) in zip(assessed, grades, strict=True):
+        if a.flags and a.source == "window":
+            notes = [*notes, "window_source"]  # the rule fired on the window's ratings
         below = level == policy.lowest
         rows.append(
             FeedRow(
-                staff_code=person["code"],
-                staff_name=person["name"],
-                unit_code=person["unit_code"],
-                unit_name=person["unit_name"],
-                post_category=person.get("post_category", ""),
-                scores=role_scores,
-                n=role_n,
-                public_source=source,
-                total=total,
-                weights_used=used,
-                missing_roles=missing,
-                satisfaction_rate=round(rate, 4) if enough and rate is not None else None,
-                satisfaction_n=int(role_n["public"] or 0) if enough else 0,
-                satisfaction_status="ok" if enough else "insufficient",
-                rule_flags=tuple(flags),
+                staff_code=a.person["code"],
+                staff_name=a.person["name"],
+                unit_code=a.person["unit_code"],
+                unit_name=a.person["unit_name"],
+                post_category=a.person.get("post_category", ""),
+                scores=a.scores,
+                n=a.n,
+                public_source=a.source,
+                total=a.total,
+                weights_used=a.used,
+                missing_roles=a.missing,
+                satisfaction_rate=a.rate,
+                satisfaction_n=a.satisfaction_n,
+                satisfaction_status="ok" if a.rate is not None else "insufficient",
+                rule_flags=tuple(a.flags),
                 grade_level=level,
                 recommended_grade=policy.label(level) if level is not None else "",
                 grade_notes=tuple(notes),
                 below_standard=below,
-                warning_consecutive=below and person["code"] in previous_below,
+                warning_consecutive=below and a.person["code"] in previous_below,
             )
         )
     return rows

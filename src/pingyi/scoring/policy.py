@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,26 +87,41 @@ class Policy:
 
     @classmethod
     def from_json(
-        cls, data: dict[str, Any] | None, weights: dict[str, Any] | None = None
+        cls, data: dict[str, Any] | None, weights: dict[str, Any] | None = None, strict: bool = True
     ) -> Policy:
-        """Read a campaign's policy; every bad field is a PolicyError naming it."""
+        """Read a campaign's policy; every bad field is a PolicyError naming it.
+
+        `strict=False` reads a policy frozen in a publication: fields this version no
+        longer knows are ignored instead of refused."""
         data = dict(data or {})
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
-        if unknown:
+        if unknown and strict:
             raise PolicyError(f"unknown policy field {unknown[0]!r}")
+        data = {k: v for k, v in data.items() if k in known}
         if weights is not None:
             data["weights"] = weights
-        for name in ("thresholds", "level_scores"):
-            if name in data:
-                data[name] = tuple(float(t) for t in data[name])
-        policy = cls(**data)
+        try:
+            for name in ("thresholds", "level_scores"):
+                if name in data:
+                    data[name] = tuple(float(t) for t in data[name])
+            if "weights" in data:
+                data["weights"] = {r: float(w) for r, w in data["weights"].items()}
+            policy = cls(**data)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise PolicyError(f"policy values of the wrong kind: {exc}") from exc
         policy.check()
         return policy
 
     def check(self) -> None:
+        numbers = [*self.thresholds, *self.level_scores, *self.weights.values()]
+        numbers += [self.excellent_quota, self.min_satisfaction, self.min_weight_present]
+        if not all(isinstance(x, int | float) and math.isfinite(x) for x in numbers):
+            raise PolicyError("every number in the policy must be finite")
         if self.preset not in GRADE_PRESETS:
             raise PolicyError(f"preset must be one of {', '.join(GRADE_PRESETS)}")
+        if not isinstance(self.version, str) or not 1 <= len(self.version.strip()) <= 40:
+            raise PolicyError("version must be a name of 1 to 40 characters")
         t = self.thresholds
         if len(t) != 3 or not (100 >= t[0] > t[1] > t[2] >= 0):
             raise PolicyError("thresholds must be three falling numbers between 100 and 0")
@@ -118,22 +134,22 @@ class Policy:
             raise PolicyError("quota_rounding must be floor or round")
         if not 0 <= self.min_satisfaction <= 1:
             raise PolicyError("min_satisfaction must be between 0 and 1")
-        if self.min_public_ratings < 1:
-            raise PolicyError("min_public_ratings must be at least 1")
         if self.satisfied_min not in (2, 3, 4, 5):
             raise PolicyError("satisfied_min must be a level from 2 to 5")
         if not 0 < self.min_weight_present <= 1:
             raise PolicyError("min_weight_present must be above 0 and at most 1")
-        if self.superior_k < 1:
-            raise PolicyError("superior_k must be at least 1")
-        if self.appeal_days < 0:
-            raise PolicyError("appeal_days must not be negative")
-        if self.contact_days < 1 or self.rectify_days < 1:
-            raise PolicyError("contact_days and rectify_days must be at least 1")
+        # whole numbers with the bounds a real rule could need
+        for name, low, high in (
+            ("min_public_ratings", 1, 10_000),
+            ("superior_k", 1, 50),
+            ("appeal_days", 0, 366),
+            ("contact_days", 1, 60),
+            ("rectify_days", 1, 60),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not low <= value <= high:
+                raise PolicyError(f"{name} must be a whole number from {low} to {high}")
         if set(self.weights) != set(ROLES):
             raise PolicyError(f"weights must name exactly the roles {', '.join(ROLES)}")
-        if (
-            any(float(w) < 0 for w in self.weights.values())
-            or sum(float(w) for w in self.weights.values()) <= 0
-        ):
+        if any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
             raise PolicyError("weights must be non-negative and not all zero")

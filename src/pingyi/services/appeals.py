@@ -7,7 +7,6 @@ recomputed bit for bit from the frozen inputs for as long as the appeal runs.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,13 @@ from pingyi.db.tables import Appeal, AuditEvent, CleaningRun, Publication, Staff
 from pingyi.scoring import FeedRow, Policy, compute_feed, snapshot_hash
 from pingyi.services import audit
 from pingyi.services.campaigns import get_campaign
-from pingyi.services.scores import ScoresError, latest_publication, publish
+from pingyi.services.scores import (
+    ScoresError,
+    first_publication_time,
+    frozen,
+    latest_publication,
+    publish,
+)
 
 DECISIONS = ("upheld", "rejected")
 
@@ -24,8 +29,10 @@ class AppealError(ScoresError):
     pass
 
 
-def appeal_deadline(published_at: datetime, policy: dict[str, Any]) -> datetime:
-    return published_at + timedelta(days=Policy.from_json(policy).appeal_days)
+def appeal_deadline(first_published_at: datetime, policy: dict[str, Any]) -> datetime:
+    """The period runs from the campaign's first publication: a corrected revision
+    does not reopen it for everyone."""
+    return first_published_at + timedelta(days=Policy.from_json(policy, strict=False).appeal_days)
 
 
 async def file_appeal(
@@ -38,20 +45,22 @@ async def file_appeal(
     publication = await latest_publication(campaign["id"])
     if publication is None:
         raise AppealError("this campaign has not been published")
-    snapshot = json.loads(publication["snapshot"])
+    document = frozen(publication)
     staff = await Staff.select(Staff.code).where(Staff.id == staff_id).first()
-    if staff is None or staff["code"] not in {s["code"] for s in snapshot["staff"]}:
+    if staff is None or staff["code"] not in {r["staff_code"] for r in document["rows"]}:
         raise AppealError("you are not among the staff of this campaign")
     now = now or datetime.now(UTC)
-    if now > appeal_deadline(publication["published_at"], snapshot["policy"]):
+    opened = await first_publication_time(campaign["id"])
+    if now > appeal_deadline(opened, document["inputs"]["policy"]):
         raise AppealError("the period for requesting a review of this campaign has ended")
-    pending = await Appeal.exists().where(
-        (Appeal.campaign == campaign["id"])
-        & (Appeal.staff == staff_id)
-        & (Appeal.state == "submitted")
+    mine = Appeal.select(Appeal.state, Appeal.revision).where(
+        (Appeal.campaign == campaign["id"]) & (Appeal.staff == staff_id)
     )
-    if pending:
-        raise AppealError("you already have a request under review for this campaign")
+    for earlier in await mine:
+        if earlier["state"] == "submitted":
+            raise AppealError("you already have a request under review for this campaign")
+        if earlier["revision"] == publication["revision"]:
+            raise AppealError("these numbers were reviewed once already")
     rows = await Appeal.insert(
         Appeal(
             campaign=campaign["id"],
@@ -72,9 +81,9 @@ async def file_appeal(
     return appeal_id
 
 
-async def recompute(appeal_id: int) -> tuple[bool, FeedRow | None]:
-    """(the stored snapshot still hashes to the pinned value, the appellant's row
-    recomputed from it)."""
+async def recompute(appeal_id: int) -> tuple[bool, bool, FeedRow | None]:
+    """(the publication still hashes to the value the appeal pinned, recomputing its
+    inputs gives exactly the published row, the published row)."""
     appeal = await Appeal.select().where(Appeal.id == appeal_id).first()
     if appeal is None:
         raise AppealError("no such appeal")
@@ -87,14 +96,15 @@ async def recompute(appeal_id: int) -> tuple[bool, FeedRow | None]:
         .first()
     )
     if publication is None:
-        return False, None
-    snapshot = json.loads(publication["snapshot"])
-    intact = snapshot_hash(snapshot) == appeal["snapshot_hash"]
-    code = (await Staff.select(Staff.code).where(Staff.id == appeal["staff"]).first() or {}).get(
-        "code"
-    )
-    row = next((r for r in compute_feed(snapshot) if r.staff_code == code), None)
-    return intact, row
+        return False, False, None
+    document = frozen(publication)
+    intact = snapshot_hash(document) == appeal["snapshot_hash"]
+    staff = await Staff.select(Staff.code).where(Staff.id == appeal["staff"]).first()
+    code = staff["code"] if staff else None
+    stored = next((r for r in document["rows"] if r["staff_code"] == code), None)
+    again = next((r for r in compute_feed(document["inputs"]) if r.staff_code == code), None)
+    same = stored is not None and again is not None and again.to_json() == stored
+    return intact, same, FeedRow.from_json(stored) if stored else None
 
 
 async def decide(appeal_id: int, decision: str, explanation: str, actor: str) -> dict[str, Any]:
@@ -118,19 +128,9 @@ async def decide(appeal_id: int, decision: str, explanation: str, actor: str) ->
     assert campaign is not None
     new_revision = None
     if decision == "upheld":
-        newer = await CleaningRun.exists().where(
-            (CleaningRun.campaign == appeal["campaign"])
-            & (CleaningRun.revision > appeal["revision"])
+        new_revision = await _corrected_revision(
+            appeal, campaign["code"], appeal_id, explanation, actor
         )
-        if not newer:
-            raise AppealError(
-                "apply the correction first (override the flag or correct the response) and "
-                "run the cleaning again; upholding publishes that run as a new revision"
-            )
-        published = await publish(
-            campaign["code"], actor, note=f"appeal {appeal_id} upheld: {explanation}"
-        )
-        new_revision = published["revision"]
     await Appeal.update(
         {
             Appeal.state: decision,
@@ -147,6 +147,39 @@ async def decide(appeal_id: int, decision: str, explanation: str, actor: str) ->
         after={"state": decision, "decision": explanation, "new_revision": new_revision},
     )
     return {"state": decision, "new_revision": new_revision}
+
+
+async def _corrected_revision(
+    appeal: dict[str, Any], code: str, appeal_id: int, explanation: str, actor: str
+) -> int:
+    """The revision that carries the correction: one already published after the
+    appealed one, or the newer cleaning run, published now."""
+    published = (
+        await Publication.select(Publication.revision)
+        .where(
+            (Publication.campaign == appeal["campaign"])
+            & (Publication.revision > appeal["revision"])
+        )
+        .order_by(Publication.revision, ascending=False)
+        .first()
+    )
+    newer_run = (
+        await CleaningRun.select(CleaningRun.revision)
+        .where(CleaningRun.campaign == appeal["campaign"])
+        .order_by(CleaningRun.revision, ascending=False)
+        .first()
+    )
+    if newer_run is not None and newer_run["revision"] > max(
+        appeal["revision"], published["revision"] if published else 0
+    ):
+        result = await publish(code, actor, note=f"appeal {appeal_id} upheld: {explanation}")
+        return int(result["revision"])
+    if published is not None:
+        return int(published["revision"])
+    raise AppealError(
+        "apply the correction first (override the flag or correct the response) and "
+        "run the cleaning again; upholding publishes that run as a new revision"
+    )
 
 
 async def appeals_of_staff(staff_id: int) -> list[dict[str, Any]]:

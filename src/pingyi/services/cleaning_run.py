@@ -89,6 +89,10 @@ async def _records(
     return records, honeypot, off_hours, names
 
 
+def cleaning_policy(policy: Policy) -> dict[str, int]:
+    return {"satisfied_min": policy.satisfied_min, "superior_k": policy.superior_k}
+
+
 async def run_cleaning(
     campaign_code: str, actor: str, progress: Progress | None = None
 ) -> dict[str, Any]:
@@ -131,6 +135,8 @@ async def run_cleaning(
     ]
     by_reason = result.flags_by_reason(include_overridden=False)
     summary = {
+        # the parts of the policy the engine applied; publishing checks they still hold
+        "policy_used": cleaning_policy(policy),
         "answers": len(records),
         "responses": len({r["response_id"] for r in records}),
         "flags": by_reason,

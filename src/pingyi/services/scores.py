@@ -7,6 +7,7 @@ cleaning run before publishing it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from pingyi.scoring import FeedRow, Policy, PolicyError, compute_feed, snapshot_
 from pingyi.scoring.feed import canonical
 from pingyi.services import audit
 from pingyi.services.campaigns import CampaignError, get_campaign, move
+from pingyi.services.cleaning_run import cleaning_policy
 
 
 class ScoresError(CampaignError):
@@ -37,15 +39,15 @@ def campaign_policy(campaign: dict[str, Any]) -> Policy:
         raise ScoresError(f"the campaign's policy is not valid: {exc}") from exc
 
 
-async def _staff_in_scope(campaign_id: int) -> list[dict[str, Any]]:
+async def _staff_in_scope(campaign_id: int, rated: set[str]) -> list[dict[str, Any]]:
+    """Active staff of the units in scope, and anyone rated in the run even if they
+    have since left or moved (their ratings are theirs)."""
     units = [
         r["unit"]
         for r in await CampaignUnit.select(CampaignUnit.unit).where(
             CampaignUnit.campaign == campaign_id
         )
     ]
-    if not units:
-        return []
     windows = {
         w["id"]: w["code"] for w in await ServiceWindow.select(ServiceWindow.id, ServiceWindow.code)
     }
@@ -55,9 +57,11 @@ async def _staff_in_scope(campaign_id: int) -> list[dict[str, Any]]:
         Staff.name,
         Staff.post_category,
         Staff.window,
+        Staff.active,
+        Staff.unit,
         Staff.unit.code.as_alias("unit_code"),
         Staff.unit.name.as_alias("unit_name"),
-    ).where(Staff.unit.is_in(units))
+    )
     return [
         {
             "code": r["code"],
@@ -68,6 +72,7 @@ async def _staff_in_scope(campaign_id: int) -> list[dict[str, Any]]:
             "window": windows.get(r["window"]) if r["window"] else None,
         }
         for r in rows
+        if (r["active"] and r["unit"] in units) or r["code"] in rated
     ]
 
 
@@ -103,8 +108,14 @@ async def _cleaning_run(campaign_id: int, revision: int | None) -> dict[str, Any
     return run
 
 
+def frozen(publication: dict[str, Any]) -> dict[str, Any]:
+    """A publication's document: {"inputs": snapshot, "rows": [feed rows]}."""
+    return json.loads(publication["snapshot"])
+
+
 async def _previous_below_standard(campaign: dict[str, Any]) -> dict[str, Any] | None:
-    """The campaign of the same series just before this one, if it was published."""
+    """The latest published campaign of the same series before this one: who was
+    below standard there, by the grade a person decided where there is one."""
     if not campaign["series"]:
         return None
     earlier = (
@@ -114,19 +125,36 @@ async def _previous_below_standard(campaign: dict[str, Any]) -> dict[str, Any] |
             & (Campaign.period_end < campaign["period_start"])
         )
         .order_by(Campaign.period_end, ascending=False)
-        .first()
     )
-    if earlier is None:
-        return None
-    publication = await latest_publication(earlier["id"])
-    if publication is None:
-        return None
-    rows = compute_feed(json.loads(publication["snapshot"]))
-    return {
-        "campaign": earlier["code"],
-        "revision": publication["revision"],
-        "below_standard": sorted(r.staff_code for r in rows if r.below_standard),
-    }
+    for candidate in earlier:
+        publication = await latest_publication(candidate["id"])
+        if publication is None:
+            continue
+        document = frozen(publication)
+        policy = Policy.from_json(document["inputs"]["policy"], strict=False)
+        lowest = policy.label(policy.lowest)
+        decided = await grade_decisions(candidate["code"], publication["revision"])
+        below = []
+        for row in document["rows"]:
+            final = decided.get(row["staff_code"], {}).get("final")
+            if (final == lowest) if final else row["below_standard"]:
+                below.append(row["staff_code"])
+        return {
+            "campaign": candidate["code"],
+            "revision": publication["revision"],
+            "below_standard": sorted(below),
+        }
+    return None
+
+
+async def _earlier_peer_n(campaign_id: int) -> dict[str, list[int]]:
+    """Peer n already shown per staff member, in every earlier publication."""
+    shown: dict[str, list[int]] = {}
+    for publication in await Publication.select().where(Publication.campaign == campaign_id):
+        for row in frozen(publication)["rows"]:
+            if row["peer_n"] is not None:
+                shown.setdefault(row["staff_code"], []).append(int(row["peer_n"]))
+    return {code: sorted(set(ns)) for code, ns in shown.items()}
 
 
 async def build_snapshot(campaign_code: str, revision: int | None = None) -> dict[str, Any]:
@@ -137,6 +165,8 @@ async def build_snapshot(campaign_code: str, revision: int | None = None) -> dic
     windows = {
         w["id"]: w["code"] for w in await ServiceWindow.select(ServiceWindow.id, ServiceWindow.code)
     }
+    scores = _score_inputs(run["scores"], windows)
+    rated = {s["ratee"].split(":", 1)[1] for s in scores if s["ratee"].startswith("staff:")}
     return {
         "campaign": {
             "code": campaign["code"],
@@ -148,9 +178,11 @@ async def build_snapshot(campaign_code: str, revision: int | None = None) -> dic
         },
         "revision": int(run["revision"]),
         "policy": policy.to_json(),
-        "staff": sorted(await _staff_in_scope(campaign["id"]), key=lambda s: s["code"]),
-        "scores": _score_inputs(run["scores"], windows),
+        "staff": sorted(await _staff_in_scope(campaign["id"], rated), key=lambda s: s["code"]),
+        "scores": scores,
+        "earlier_peer_n": await _earlier_peer_n(campaign["id"]),
         "previous": await _previous_below_standard(campaign),
+        "policy_used_in_cleaning": (run["summary"] or {}).get("policy_used"),
     }
 
 
@@ -163,10 +195,24 @@ async def latest_publication(campaign_id: int) -> dict[str, Any] | None:
     )
 
 
-async def publish(campaign_code: str, actor: str, note: str = "") -> dict[str, Any]:
-    """Freeze the latest cleaning run: HR and staff see these numbers from now on."""
+async def publish(
+    campaign_code: str, actor: str, note: str = "", expected_revision: int | None = None
+) -> dict[str, Any]:
+    """Freeze the latest cleaning run, its inputs and its rows: HR and staff see these
+    numbers from now on, whatever changes in the code or the data later."""
     campaign = await get_campaign(campaign_code)
     snapshot = await build_snapshot(campaign_code)
+    if expected_revision is not None and snapshot["revision"] != expected_revision:
+        raise ScoresError(
+            f"the cleaning ran again since (revision {snapshot['revision']}); "
+            "look at the new numbers before publishing them"
+        )
+    used = snapshot["policy_used_in_cleaning"]
+    if used is not None and used != cleaning_policy(campaign_policy(campaign)):
+        raise ScoresError(
+            "the policy changed since the cleaning ran (satisfied levels or superiors' k); "
+            "run the cleaning again before publishing"
+        )
     already = await Publication.exists().where(
         (Publication.campaign == campaign["id"]) & (Publication.revision == snapshot["revision"])
     )
@@ -176,13 +222,14 @@ async def publish(campaign_code: str, actor: str, note: str = "") -> dict[str, A
             "run the cleaning again to publish a new revision"
         )
     await move(campaign_code, "published", actor)
-    digest = snapshot_hash(snapshot)
+    document = {"inputs": snapshot, "rows": [r.to_json() for r in compute_feed(snapshot)]}
+    digest = snapshot_hash(document)
     await Publication.insert(
         Publication(
             campaign=campaign["id"],
             revision=snapshot["revision"],
             published_by=actor,
-            snapshot=canonical(snapshot).decode(),
+            snapshot=canonical(document).decode(),
             snapshot_hash=digest,
             note=note,
             published_at=datetime.now(UTC),
@@ -198,23 +245,46 @@ async def publish(campaign_code: str, actor: str, note: str = "") -> dict[str, A
 
 
 async def published_feed(campaign_code: str) -> tuple[dict[str, Any], list[FeedRow]]:
-    """(publication facts, rows) of the newest publication, recomputed from its snapshot."""
+    """(publication facts, rows) of the newest publication, as frozen, with the final
+    grades people have decided for that revision."""
     campaign = await get_campaign(campaign_code)
     publication = await latest_publication(campaign["id"])
     if publication is None:
         raise ScoresError("this campaign has not been published yet")
-    snapshot = json.loads(publication["snapshot"])
+    document = frozen(publication)
+    decided = await grade_decisions(campaign_code, publication["revision"])
+    rows = [
+        dataclasses.replace(
+            FeedRow.from_json(r),
+            final_grade=decided.get(r["staff_code"], {}).get("final", ""),
+            final_approved_by=decided.get(r["staff_code"], {}).get("approved_by", ""),
+        )
+        for r in document["rows"]
+    ]
+    inputs = document["inputs"]
     facts = {
         "campaign": campaign_code,
         "name": campaign["name"],
         "revision": publication["revision"],
         "snapshot_hash": publication["snapshot_hash"],
         "published_at": publication["published_at"],
-        "policy": snapshot["policy"],
-        "previous": snapshot.get("previous"),
+        "first_published_at": await first_publication_time(campaign["id"]),
+        "policy": inputs["policy"],
+        "previous": inputs.get("previous"),
         "published": True,
     }
-    return facts, compute_feed(snapshot)
+    return facts, rows
+
+
+async def first_publication_time(campaign_id: int) -> datetime:
+    first = (
+        await Publication.select(Publication.published_at)
+        .where(Publication.campaign == campaign_id)
+        .order_by(Publication.revision)
+        .first()
+    )
+    assert first is not None
+    return first["published_at"]
 
 
 async def preview_feed(campaign_code: str) -> tuple[dict[str, Any], list[FeedRow]]:
@@ -227,6 +297,7 @@ async def preview_feed(campaign_code: str) -> tuple[dict[str, Any], list[FeedRow
         "revision": snapshot["revision"],
         "snapshot_hash": snapshot_hash(snapshot),
         "published_at": None,
+        "first_published_at": None,
         "policy": snapshot["policy"],
         "previous": snapshot.get("previous"),
         "published": False,
@@ -242,8 +313,12 @@ async def update_policy(campaign_code: str, changes: dict[str, Any], actor: str)
     weights = merged.pop("weights")
     try:
         new = Policy.from_json(merged, weights)
-    except (PolicyError, TypeError, ValueError) as exc:
+    except PolicyError as exc:
         raise ScoresError(str(exc)) from exc
+    if new == old:
+        return old
+    if new.version == old.version:
+        raise ScoresError("a changed policy needs a new version name")
     stored = new.to_json()
     stored.pop("weights")
     await Campaign.update({Campaign.policy: stored, Campaign.weights: new.weights}).where(
@@ -267,7 +342,7 @@ async def decide_grade(
     row = next((r for r in rows if r.staff_code == staff_code), None)
     if row is None:
         raise ScoresError(f"no staff member {staff_code} in the published feed")
-    policy = Policy.from_json(facts["policy"])
+    policy = Policy.from_json(facts["policy"], strict=False)
     labels = [policy.label(level) for level in range(len(policy.labels))]
     if final not in labels:
         raise ScoresError(f"the grade must be one of {' '.join(labels)}")
@@ -295,8 +370,8 @@ async def decide_grade(
     )
 
 
-async def grade_decisions(campaign_code: str) -> dict[str, dict[str, Any]]:
-    """The latest decision per staff code."""
+async def grade_decisions(campaign_code: str, revision: int) -> dict[str, dict[str, Any]]:
+    """The latest decision per staff code for this revision of the numbers."""
     campaign = await get_campaign(campaign_code)
     rows = (
         await GradeDecision.select(
@@ -307,7 +382,7 @@ async def grade_decisions(campaign_code: str) -> dict[str, dict[str, Any]]:
             GradeDecision.at,
             GradeDecision.note,
         )
-        .where(GradeDecision.campaign == campaign["id"])
+        .where((GradeDecision.campaign == campaign["id"]) & (GradeDecision.revision == revision))
         .order_by(GradeDecision.id)
     )
     return {r["staff_code"]: r for r in rows}

@@ -49,6 +49,8 @@ class FeedItem(msgspec.Struct):
     grade_notes: list[str]
     below_standard: bool
     warning_consecutive: bool
+    final_grade: str  # the grade a person decided for this revision, "" until then
+    final_approved_by: str
 
 
 class ScoresPage(msgspec.Struct):

@@ -20,7 +20,7 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 @get("/admin/campaigns/{code:str}/report", opt={"permission": "scores.view"})
 async def campaign_report(request: Request[Any, Any, Any], code: str) -> Response[str] | Template:
     revision_text = request.query_params.get("revision", "")
-    revision = int(revision_text) if revision_text.isdigit() else None
+    revision = int(revision_text) if re.fullmatch(r"[0-9]{1,9}", revision_text) else None
     user = current_user(request)
     if not user or user["role"] != "agency_admin":
         # HR reads published revisions only; the agency may read any cleaning run

@@ -3,17 +3,21 @@ final grades; the staff member's own view and appeals, and the agency's review."
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Request, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
 from litestar.response import Redirect, Response, Template
 
 from pingyi import charts, exports
 from pingyi.db.tables import Campaign, Publication, Staff
+from pingyi.i18n import translate
 from pingyi.scoring import GRADE_PRESETS, Policy
 from pingyi.services import appeals, scores
 from pingyi.services.campaigns import CampaignError
@@ -26,6 +30,12 @@ EXPORT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
+
+
+def _text(data: dict[str, Any], name: str, limit: int = 2000) -> str:
+    """A form field as text; repeated or missing fields are empty, not a list's repr."""
+    value = data.get(name, "")
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def _is_agency(request: Request[Any, Any, Any]) -> bool:
@@ -67,7 +77,7 @@ async def scores_page(request: Request[Any, Any, Any], code: str) -> Template:
         facts, rows = await _feed(request, code)
     except scores.ScoresError as exc:
         return _error(request, exc)
-    policy = Policy.from_json(facts["policy"])
+    policy = Policy.from_json(facts["policy"], strict=False)
     lang = request_language(request)
     totals = [r.total for r in rows if r.total is not None]
     grades = Counter(r.recommended_grade for r in rows if r.recommended_grade)
@@ -81,7 +91,6 @@ async def scores_page(request: Request[Any, Any, Any], code: str) -> Template:
         rows=rows,
         policy=policy,
         grade_labels=zh_labels,
-        decisions=await scores.grade_decisions(code),
         presets=GRADE_PRESETS,
         histogram=charts.histogram(totals, bins=10, title="综合得分分布") if totals else "",
         grade_chart=charts.bar_chart(
@@ -104,12 +113,17 @@ async def scores_export(request: Request[Any, Any, Any], code: str) -> Response[
     lang = request_language(request)
     body = exports.render(kind, facts, rows, lang)
     suffix = "" if facts["published"] else "-preview"
-    name = f"{code}-r{facts['revision']}{suffix}.{kind}"
     return Response(
         body,
         media_type=EXPORT_TYPES[kind],
-        headers={"content-disposition": f'attachment; filename="{name}"'},
+        headers={"content-disposition": attachment(f"{code}-r{facts['revision']}{suffix}.{kind}")},
     )
+
+
+def attachment(name: str) -> str:
+    """A download header for any campaign code: an ASCII name, and the real one encoded."""
+    ascii_name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
 @post("/admin/campaigns/{code:str}/publish", opt={"permission": "campaign.manage"})
@@ -118,7 +132,13 @@ async def campaign_publish(
 ) -> Template | Redirect:
     await _campaign(code)
     try:
-        await scores.publish(code, _actor(request), note=str(data.get("note", ""))[:500])
+        revision = _text(data, "revision", 9)
+        await scores.publish(
+            code,
+            _actor(request),
+            note=_text(data, "note", 500),
+            expected_revision=int(revision) if revision.isascii() and revision.isdigit() else None,
+        )
     except CampaignError as exc:
         return _error(request, exc)
     return Redirect(f"/admin/campaigns/{code}/scores")
@@ -130,6 +150,7 @@ POLICY_FIELDS: dict[str, Callable[[str], Any]] = {
     "quota_rounding": str,
     "min_satisfaction": lambda v: float(v) / 100,
     "min_public_ratings": int,
+    "satisfied_min": int,
     "min_weight_present": lambda v: float(v) / 100,
     "superior_k": int,
     "appeal_days": int,
@@ -148,12 +169,12 @@ async def campaign_policy(
     changes: dict[str, Any] = {}
     try:
         for name, parse in POLICY_FIELDS.items():
-            value = str(data.get(name, "")).strip()
+            value = _text(data, name, 100).strip()
             if value:
                 changes[name] = parse(value)
-        changes["thresholds"] = [float(data.get(f"threshold_{i}", "")) for i in range(3)]
+        changes["thresholds"] = [float(_text(data, f"threshold_{i}", 20)) for i in range(3)]
         await scores.update_policy(code, changes, _actor(request))
-    except ValueError as exc:  # ScoresError too
+    except (ValueError, OverflowError) as exc:  # ScoresError too
         return _error(request, exc, 400)
     return Redirect(f"/admin/campaigns/{code}/scores?preview=1")
 
@@ -166,9 +187,9 @@ async def grade_decide(
     try:
         await scores.decide_grade(
             code,
-            str(data.get("staff", "")),
-            str(data.get("final", "")),
-            str(data.get("note", ""))[:500],
+            _text(data, "staff", 64),
+            _text(data, "final", 16),
+            _text(data, "note", 500),
             _actor(request),
         )
     except CampaignError as exc:
@@ -180,9 +201,9 @@ async def grade_decide(
 async def my_results(request: Request[Any, Any, Any]) -> Template:
     """A staff member's own published results: aggregates only, never raters."""
     user = current_user(request)
-    staff_id = user["staff_id"] if user else None
-    if staff_id is None:
-        raise PermissionDeniedException("this login belongs to no staff member")
+    staff_id = user.get("staff_id") if user else None
+    if staff_id is None:  # e.g. a leader's login not linked to their staff record
+        return render(request, "admin/me.html", results=[], appeals=[], no_staff=True)
     staff = await Staff.select(Staff.code).where(Staff.id == staff_id).first()
     code = staff["code"] if staff else None
     results = []
@@ -196,13 +217,13 @@ async def my_results(request: Request[Any, Any, Any]) -> Template:
         mine = next((r for r in rows if r.staff_code == code), None)
         if mine is None:
             continue
-        deadline = appeals.appeal_deadline(facts["published_at"], facts["policy"])
+        deadline = appeals.appeal_deadline(facts["first_published_at"], facts["policy"])
         results.append(
             {
                 "campaign": campaign,
                 "facts": facts,
                 "row": mine,
-                "policy": Policy.from_json(facts["policy"]),
+                "policy": Policy.from_json(facts["policy"], strict=False),
                 "deadline": deadline,
                 "can_appeal": datetime.now(UTC) <= deadline,
             }
@@ -219,12 +240,12 @@ async def my_results(request: Request[Any, Any, Any]) -> Template:
 async def my_appeal(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
     user = current_user(request)
     if not user or user.get("staff_id") is None:
-        raise PermissionDeniedException("this login belongs to no staff member")
+        return _error(request, ValueError(translate("me.no_staff", request_language(request))), 400)
     try:
         await appeals.file_appeal(
             int(user["staff_id"]),
-            str(data.get("campaign", "")),
-            str(data.get("reason", "")),
+            _text(data, "campaign", 64),
+            _text(data, "reason", 4000),
             str(user["username"]),
         )
     except CampaignError as exc:
@@ -237,24 +258,27 @@ async def appeal_list(request: Request[Any, Any, Any]) -> Template:
     return render(request, "admin/appeals.html", appeals=await appeals.all_appeals())
 
 
+AppealId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
+
+
 @get("/admin/appeals/{appeal_id:int}", opt={"permission": "appeal.review"})
-async def appeal_page(request: Request[Any, Any, Any], appeal_id: int) -> Template:
+async def appeal_page(request: Request[Any, Any, Any], appeal_id: AppealId) -> Template:
     appeal = next((a for a in await appeals.all_appeals() if a["id"] == appeal_id), None)
     if appeal is None:
         raise NotFoundException("no such appeal")
-    intact, row = await appeals.recompute(appeal_id)
-    return render(request, "admin/appeal.html", appeal=appeal, intact=intact, row=row)
+    intact, same, row = await appeals.recompute(appeal_id)
+    return render(request, "admin/appeal.html", appeal=appeal, intact=intact, same=same, row=row)
 
 
 @post("/admin/appeals/{appeal_id:int}/decide", opt={"permission": "appeal.review"})
 async def appeal_decide(
-    request: Request[Any, Any, Any], appeal_id: int, data: Form
+    request: Request[Any, Any, Any], appeal_id: AppealId, data: Form
 ) -> Template | Redirect:
     try:
         await appeals.decide(
             appeal_id,
-            str(data.get("decision", "")),
-            str(data.get("explanation", ""))[:2000],
+            _text(data, "decision", 16),
+            _text(data, "explanation"),
             _actor(request),
         )
     except CampaignError as exc:
