@@ -495,3 +495,16 @@ async def test_staff_who_left_the_units_keep_their_rated_results(db: str) -> Non
     await Staff.update({Staff.active: False}).where(Staff.code == "u2-S3")
     _, rows = await scores.preview_feed("C1")
     assert {r.staff_code for r in rows} >= {"u1-S3", "u2-S3"} and len(rows) == 8
+
+
+async def test_the_database_holds_one_publication_per_revision(db: str) -> None:
+    from pingyi.db.tables import Publication
+    from pingyi.services import scores
+
+    data = await _cleaned()
+    await scores.publish("C1", "test")
+    twin = Publication(
+        campaign=data["campaign_id"], revision=1, published_by="x", snapshot="{}", snapshot_hash="0"
+    )
+    with pytest.raises(Exception, match="(?i)unique"):
+        await Publication.insert(twin)

@@ -224,17 +224,22 @@ async def publish(
     await move(campaign_code, "published", actor)
     document = {"inputs": snapshot, "rows": [r.to_json() for r in compute_feed(snapshot)]}
     digest = snapshot_hash(document)
-    await Publication.insert(
-        Publication(
-            campaign=campaign["id"],
-            revision=snapshot["revision"],
-            published_by=actor,
-            snapshot=canonical(document).decode(),
-            snapshot_hash=digest,
-            note=note,
-            published_at=datetime.now(UTC),
+    try:
+        await Publication.insert(
+            Publication(
+                campaign=campaign["id"],
+                revision=snapshot["revision"],
+                published_by=actor,
+                snapshot=canonical(document).decode(),
+                snapshot_hash=digest,
+                note=note,
+                published_at=datetime.now(UTC),
+            )
         )
-    )
+    except Exception as exc:  # the unique index: a simultaneous publish of it won
+        if "unique" not in str(exc).lower():
+            raise
+        raise ScoresError(f"revision {snapshot['revision']} is already published") from exc
     await audit.record(
         actor,
         "campaign.publish",
