@@ -559,6 +559,14 @@ async def test_report_end_to_end(client: Any, tmp_path: Path) -> None:
     await anyio.to_thread.run_sync(_cli_report, out)
     assert out.read_text(encoding="utf-8").count("<svg") == html.count("<svg")
 
+    # HR reads the report as it was frozen at publication, whatever changes later
+    from pingyi.db.tables import Response
+    from pingyi.services.white_paper import build_report
+
+    await Response.update({Response.comment: "冻结以后才写的评语"}).where(Response.comment != "")
+    assert (await client.get("/admin/campaigns/C2/report")).text == html
+    assert "冻结" in await build_report("C2", 1) and "冻结" not in html
+
     # a staff member may not read it
     client.cookies.clear()
     member = await Staff.select(Staff.code).where(Staff.code == "u1-S2").first()

@@ -319,9 +319,12 @@ class Publication(Table):
     revision = Integer()
     published_at = Timestamptz(default=TimestamptzNow())
     published_by = Varchar(length=64)
-    snapshot = Text()  # canonical JSON of every input behind the feed
+    snapshot = Text()  # canonical JSON of every input behind the feed, and its rows
     snapshot_hash = Varchar(length=64)
     note = Text(default="")
+    # the campaign report as it read at publication, in both languages
+    report_zh = Text(default="")
+    report_en = Text(default="")
 
 
 class Appeal(Table):

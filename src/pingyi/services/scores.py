@@ -26,6 +26,7 @@ from pingyi.scoring.feed import canonical
 from pingyi.services import audit
 from pingyi.services.campaigns import CampaignError, get_campaign, move
 from pingyi.services.cleaning_run import cleaning_policy
+from pingyi.services.white_paper import build_report
 
 
 class ScoresError(CampaignError):
@@ -224,6 +225,11 @@ async def publish(
     await move(campaign_code, "published", actor)
     document = {"inputs": snapshot, "rows": [r.to_json() for r in compute_feed(snapshot)]}
     digest = snapshot_hash(document)
+    # the report too reads as it did today, whatever is corrected later
+    reports = {
+        lang: await build_report(campaign_code, snapshot["revision"], lang=lang)
+        for lang in ("zh-CN", "en")
+    }
     try:
         await Publication.insert(
             Publication(
@@ -234,6 +240,8 @@ async def publish(
                 snapshot_hash=digest,
                 note=note,
                 published_at=datetime.now(UTC),
+                report_zh=reports["zh-CN"],
+                report_en=reports["en"],
             )
         )
     except Exception as exc:  # the unique index: a simultaneous publish of it won

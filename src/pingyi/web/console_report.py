@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Response, Template
 
-from pingyi.db.tables import Campaign, Publication
+from pingyi.db.tables import Campaign, CleaningRun, Publication
 from pingyi.services import white_paper
 from pingyi.web.guards import current_user
 from pingyi.web.rendering import render, request_language
@@ -40,15 +40,39 @@ async def campaign_report(request: Request[Any, Any, Any], code: str) -> Respons
             return render(
                 request, "error.html", status_code=403, message="该版本未发布 / not published"
             )
-    try:
-        html = await white_paper.build_report(code, revision, lang=request_language(request))
-    except white_paper.ReportError as exc:
-        return render(request, "error.html", status_code=exc.status, message=str(exc))
+    lang = request_language(request)
+    html = await _frozen_report(code, revision, lang)
+    if not html:
+        try:
+            html = await white_paper.build_report(code, revision, lang=lang)
+        except white_paper.ReportError as exc:
+            return render(request, "error.html", status_code=exc.status, message=str(exc))
     headers = {"content-security-policy": REPORT_CSP, "cache-control": "no-store"}
     if request.query_params.get("download") == "1":
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", code) or "campaign"
         headers["content-disposition"] = f'attachment; filename="{name}-report.html"'
     return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+
+
+async def _frozen_report(code: str, revision: int | None, lang: str) -> str:
+    """The report stored when this revision was published ("" if it was not)."""
+    if revision is None:  # the agency's default: the latest cleaning run
+        latest = (
+            await CleaningRun.select(CleaningRun.revision)
+            .where(CleaningRun.campaign.code == code)
+            .order_by(CleaningRun.revision, ascending=False)
+            .first()
+        )
+        if latest is None:
+            return ""
+        revision = latest["revision"]
+    column = Publication.report_en if lang == "en" else Publication.report_zh
+    stored = (
+        await Publication.select(column.as_alias("html"))
+        .where((Publication.campaign.code == code) & (Publication.revision == revision))
+        .first()
+    )
+    return stored["html"] if stored else ""
 
 
 async def _published_revisions(code: str) -> list[int]:

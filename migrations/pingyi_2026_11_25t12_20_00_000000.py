@@ -1,7 +1,7 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
-ID = "2026-11-25T12:30:00:000000"
+ID = "2026-11-25T12:20:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "one publication per campaign revision"
 
