@@ -18,8 +18,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "live-server-secret-" + "s" * 40
@@ -170,6 +172,14 @@ class LiveServer:
 
 
 PG_SERVER = os.environ.get("PINGYI_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on a thread of its own: works even where this thread already runs
+    an event loop (Playwright's sync API does)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _pg(statement: str, server: str = PG_SERVER) -> None:
@@ -183,13 +193,13 @@ async def _pg(statement: str, server: str = PG_SERVER) -> None:
 
 
 def create_pg_database(name: str, server: str = PG_SERVER) -> str:
-    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', server))
-    asyncio.run(_pg(f'CREATE DATABASE "{name}"', server))
+    run_async(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', server))
+    run_async(_pg(f'CREATE DATABASE "{name}"', server))
     return f"{server}/{name}"
 
 
 def drop_pg_database(name: str, server: str = PG_SERVER) -> None:
-    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', server))
+    run_async(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', server))
 
 
 def postgres_bin() -> Path | None:

@@ -1,5 +1,8 @@
 """Crash safety of the submission path, against a real `pingyi serve`.
 
+Each test brings its own database (a SQLite file, a private PostgreSQL cluster), so
+all of them run in both passes of the suite, whichever database the pass is on.
+
 - SQLite: the server is SIGKILLed while devices stream ratings; after a restart
   every rating it acknowledged is stored exactly once, with all its answers.
 - PostgreSQL: a private cluster (never the shared server on 5432) is stopped while
@@ -23,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ENGINE, WORKER
+from conftest import WORKER
 from live_server import LiveServer, PrivateCluster, postgres_bin, seed, server_env
 
 
@@ -103,7 +106,6 @@ COUNT_SQL = (
 )
 
 
-@pytest.mark.skipif(ENGINE != "sqlite", reason="the SQLite crash runs in the SQLite pass")
 def test_sigkill_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
     db = tmp_path / "crash.db"
     env = server_env(f"sqlite:///{db}", tmp_path)
@@ -136,8 +138,6 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
 def test_retrying_an_in_flight_submission_after_a_crash_stores_it_once(tmp_path: Path) -> None:
     """A device that got no answer sends the same client_id again after the restart:
     201 or 200, and one row either way."""
-    if ENGINE != "sqlite":
-        pytest.skip("runs in the SQLite pass (the PostgreSQL pass has its own restart test)")
     db = tmp_path / "retry.db"
     env = server_env(f"sqlite:///{db}", tmp_path)
     seeded = seed(env, tmp_path, windows=1)
@@ -190,7 +190,6 @@ def private_cluster() -> Any:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.skipif(ENGINE != "postgres", reason="the PostgreSQL restart runs in its pass")
 def test_postgres_going_away_is_503_and_the_service_recovers(
     private_cluster: PrivateCluster, tmp_path: Path
 ) -> None:
@@ -220,8 +219,7 @@ def test_postgres_going_away_is_503_and_the_service_recovers(
         except AssertionError:
             after = [s for t, s, _ in stream.statuses if t > restarted_at]
             raise AssertionError(
-                f"no recovery: statuses after restart {after[:20]}..{after[-20:]}\n"
-                f"{server.log()}"
+                f"no recovery: statuses after restart {after[:20]}..{after[-20:]}\n{server.log()}"
             ) from None
         recovered_at = next(t for t, s, _ in stream.statuses if t > restarted_at and s == 201)
     finally:

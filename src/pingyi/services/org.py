@@ -11,11 +11,13 @@ from typing import Any
 from piccolo.table import Table
 
 from pingyi.db.tables import Organization, ServiceWindow, Staff, Unit
+from pingyi.services.reference_cache import forget_all
 
 
 async def _upsert(table: type[Table], code: str, values: dict[str, Any]) -> int:
     code_column = table._meta.get_column_by_name("code")
     row = await table.select(table._meta.primary_key).where(code_column == code).first()
+    forget_all()  # names and who is on duty, as the rating pages of this process show them
     if row:
         await table.update(values).where(code_column == code)
         return int(row["id"])

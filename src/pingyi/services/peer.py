@@ -328,6 +328,9 @@ async def save_or_submit(
     return outcome
 
 
+_LEVEL_TEXT = frozenset(str(level) for level in LEVELS)
+
+
 def _answers_for(
     group: dict[str, Any], ratee_id: int, values: dict[str, str]
 ) -> tuple[list[Any], str, list[str]]:
@@ -335,7 +338,8 @@ def _answers_for(
     for item in group["items"]:
         name = field_name(group["role"], ratee_id, item["code"])
         raw = values.get(name, "")
-        level = int(raw) if raw.isdigit() and int(raw) in LEVELS else None
+        # Only the plain digits 1-5: str.isdigit() also accepts "²", which int() refuses.
+        level = int(raw) if raw in _LEVEL_TEXT else None
         if level is None:
             if item["required"]:
                 missing.append(name)

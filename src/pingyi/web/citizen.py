@@ -24,6 +24,7 @@ from pingyi.services.public_rating import (
     window_context,
 )
 from pingyi.services.reports import record_pressure
+from pingyi.web.guessing import wrong_link
 from pingyi.web.rendering import render, request_language
 from pingyi.web.state import limiter_of, reference_cache_of, settings_of, writer_of
 
@@ -171,7 +172,9 @@ class CitizenController(Controller):
     @get("/r/{ref:str}")
     async def window_page(self, request: Request[Any, Any, Any], ref: str) -> Template:
         resolved = resolve_window_ref(ref)
-        ctx = await reference_cache_of(request).window_context(*resolved) if resolved else None
+        if resolved is None:
+            return await wrong_link(request, "notice.bad_link", 404)
+        ctx = await reference_cache_of(request).window_context(*resolved)
         if ctx is None:
             return _notice(request, "notice.bad_link", 404)
         if not ctx.is_open:
@@ -187,13 +190,15 @@ class CitizenController(Controller):
     ) -> Template:
         resolved = resolve_window_ref(ref)
         if resolved is None:
-            return _notice(request, "notice.bad_link", 404)
+            return await wrong_link(request, "notice.bad_link", 404)
         return await _submit(request, data, resolved[0], resolved[1], "", f"/r/{ref}")
 
     @get("/t/{token:str}")
     async def ticket_page(self, request: Request[Any, Any, Any], token: str) -> Template:
         state, ticket = await tickets.lookup(token)
         if ticket is None or state != "valid":
+            if state == "unknown":
+                return await wrong_link(request, tickets.NOTICE[state], tickets.STATUS[state])
             return _notice(request, tickets.NOTICE[state], tickets.STATUS[state])
         ctx = await window_context(ticket["campaign"], ticket["window"], ticket["staff"])
         if ctx is None:
@@ -211,6 +216,8 @@ class CitizenController(Controller):
     ) -> Template:
         state, ticket = await tickets.lookup(token)
         if ticket is None or state not in ("valid", "used"):
+            if state == "unknown":
+                return await wrong_link(request, tickets.NOTICE[state], tickets.STATUS[state])
             return _notice(request, tickets.NOTICE[state], tickets.STATUS[state])
         # A used ticket still reaches the writer: a retry of the very submission that
         # used it must get its thank-you page again, anything else a polite refusal.

@@ -21,6 +21,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVI
 
 from pingyi.i18n import translate
 from pingyi.logs import redact
+from pingyi.web.headers import HEADERS as SECURITY_HEADERS
 from pingyi.web.rendering import render, request_language
 
 log = logging.getLogger("pingyi.web")
@@ -32,22 +33,36 @@ def _is_api(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _beyond_range(exc: BaseException) -> bool:
+    """An id or number no column can hold (SQLite: OverflowError; asyncpg: DataError,
+    "invalid input for query argument"): nothing with it can exist."""
+    if isinstance(exc, OverflowError):
+        return True
+    return type(exc).__module__.startswith("asyncpg.") and any(
+        cls.__name__ == "DataError" for cls in type(exc).__mro__
+    )
+
+
 def _database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionError | TimeoutError):
         return True
     if isinstance(exc, sqlite3.OperationalError):
         return "locked" in str(exc) or "unable to open" in str(exc)
-    name = type(exc).__module__ + "." + type(exc).__name__
-    return name.startswith("asyncpg.") and any(
-        word in name
-        for word in (
-            "CannotConnectNow",
-            "ConnectionDoesNotExist",
+    # asyncpg: the server shutting down or gone (OperatorIntervention covers admin
+    # and crash shutdowns and "cannot connect now"), a lost connection, or the
+    # client's connection state broken by one (InterfaceError, InternalClientError).
+    if _beyond_range(exc):  # asyncpg's DataError is an InterfaceError too
+        return False
+    return type(exc).__module__.startswith("asyncpg.") and any(
+        cls.__name__
+        in (
+            "OperatorInterventionError",
+            "PostgresConnectionError",
             "InterfaceError",
-            "AdminShutdown",
-            "ConnectionFailure",
-            "TooManyConnections",
+            "InternalClientError",
+            "TooManyConnectionsError",
         )
+        for cls in type(exc).__mro__
     )
 
 
@@ -58,6 +73,9 @@ def _respond(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
+    # A path no route matches is answered before any middleware runs: the security
+    # headers are set here too, so every error carries them.
+    headers = {**SECURITY_HEADERS, **(headers or {})}
     if _is_api(request):
         return Response(
             {"status_code": status, "detail": message, **(extra or {})},
@@ -105,5 +123,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             translate("error.server", lang),
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
+    if _beyond_range(exc):
+        return _respond(request, 404, translate("error.not_found", lang))
     log.exception("unexpected error on %s %s", request.method, redact(request.url.path))
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, translate("error.server", lang))

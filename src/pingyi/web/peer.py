@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from pingyi.i18n import translate
 from pingyi.services import peer
+from pingyi.web.guessing import wrong_link
 from pingyi.web.rendering import render, request_language
 
 STATES = {
@@ -57,6 +58,8 @@ class PeerController(Controller):
         state, sheet = await peer.open_invitation(token)
         if sheet is None:
             key, status = STATES[state]
+            if state == "unknown":
+                return await wrong_link(request, key, status)
             return render(
                 request,
                 "citizen/notice.html",
@@ -76,6 +79,8 @@ class PeerController(Controller):
         state, sheet = await peer.open_invitation(token)
         if sheet is None:
             key, status = STATES[state]
+            if state == "unknown":
+                return await wrong_link(request, key, status)
             return render(
                 request, "citizen/notice.html", status_code=status, message=translate(key, lang)
             )
