@@ -230,6 +230,7 @@ class Tally:
     acked: list[str] = field(default_factory=list)  # client ids the server said it stored
     statuses: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    client_cpu_s: float = 0.0  # the clients share the machine's cores with the server
 
     def status(self, label: str) -> None:
         self.statuses[label] = self.statuses.get(label, 0) + 1
@@ -241,6 +242,7 @@ class Tally:
         self.latencies += other.latencies
         self.page_latencies += other.page_latencies
         self.acked += other.acked
+        self.client_cpu_s += other.client_cpu_s
         for k, v in other.statuses.items():
             self.statuses[k] = self.statuses.get(k, 0) + v
         for k, v in other.errors.items():
@@ -388,8 +390,10 @@ async def _drive(
                 tally.error(type(exc).__name__)
 
     started = time.perf_counter()
+    cpu = time.process_time()
     await asyncio.gather(*(one_client(c) for c in range(clients)))
     elapsed = time.perf_counter() - started
+    tally.client_cpu_s = time.process_time() - cpu
     await http.close()
     return tally, elapsed, http.kind
 
@@ -462,6 +466,8 @@ def run_level(
         "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else None,
         "page_p50_ms": pct(pages, 0.50),
         "page_p99_ms": pct(pages, 0.99),
+        # Share of the machine's cores the benchmark's own clients used meanwhile.
+        "client_cpu_share": round(tally.client_cpu_s / elapsed / (os.cpu_count() or 1), 2),
         "statuses": tally.statuses,
         "errors": tally.errors,
         "_acked": tally.acked,
@@ -620,7 +626,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers")
     parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per level")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per level")
     parser.add_argument("--max-submissions", type=int, default=200_000, help="per level")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds, not measured")
     parser.add_argument("--form-share", type=float, default=0.5, help="share of citizens")
