@@ -15,10 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from piccolo.table import Table
+
 from pingyi.db.tables import POST_CATEGORIES, Organization, ServiceWindow, Staff, Unit
 from pingyi.hours import parse_hours
 from pingyi.services import audit
 from pingyi.services.org import upsert_organization
+from pingyi.services.reference_cache import forget_all
 
 CODE_MAX = 64
 NAME_MAX = 200
@@ -196,28 +199,46 @@ async def _check_window_of_unit(window_id: int | None, unit_id: int) -> None:
         raise OrgEditError([("orgedit.error.window_unit", {})])
 
 
+async def _insert(table: type[Table], values: dict[str, Any], kind: str, actor: str) -> int:
+    inserted = await table.insert(table(values))
+    forget_all()  # the rating pages of this process show names and who is on duty
+    await audit.record(actor, f"{kind}.create", f"{kind}:{values['code']}", after=values)
+    return int(inserted[0]["id"])
+
+
+async def _save_changes(
+    table: type[Table],
+    row_id: int,
+    before: dict[str, Any],
+    changes: dict[str, Any],
+    kind: str,
+    actor: str,
+) -> dict[str, Any]:
+    """Write only what changed, audited with before and after; nothing if nothing did."""
+    if changes:
+        await table.update(changes).where(table._meta.primary_key == row_id)
+        forget_all()
+        await audit.record(
+            actor,
+            f"{kind}.edit",
+            f"{kind}:{before['code']}",
+            before={k: before[k] for k in changes},
+            after=changes,
+        )
+    return changes
+
+
 async def create_unit(form: Mapping[str, Any], actor: str) -> int:
     values = clean_unit(form, new=True)
     if await Unit.exists().where(Unit.code == values["code"]):
         raise OrgEditError([("orgedit.error.code_taken", {"code": values["code"]})])
-    inserted = await Unit.insert(Unit({**values, "organization": await _organization_id()}))
-    await audit.record(actor, "unit.create", f"unit:{values['code']}", after=values)
-    return int(inserted[0]["id"])
+    return await _insert(Unit, {**values, "organization": await _organization_id()}, "unit", actor)
 
 
 async def edit_unit(unit_id: int, form: Mapping[str, Any], actor: str) -> dict[str, Any]:
     before = await get_unit(unit_id)
     changes = _changes(before, clean_unit(form, new=False))
-    if changes:
-        await Unit.update(changes).where(Unit.id == unit_id)
-        await audit.record(
-            actor,
-            "unit.edit",
-            f"unit:{before['code']}",
-            before={k: before[k] for k in changes},
-            after=changes,
-        )
-    return changes
+    return await _save_changes(Unit, unit_id, before, changes, "unit", actor)
 
 
 async def create_window(form: Mapping[str, Any], actor: str) -> int:
@@ -226,24 +247,13 @@ async def create_window(form: Mapping[str, Any], actor: str) -> int:
         raise OrgEditError([("orgedit.error.unit", {})])
     if await ServiceWindow.exists().where(ServiceWindow.code == values["code"]):
         raise OrgEditError([("orgedit.error.code_taken", {"code": values["code"]})])
-    inserted = await ServiceWindow.insert(ServiceWindow(values))
-    await audit.record(actor, "window.create", f"window:{values['code']}", after=values)
-    return int(inserted[0]["id"])
+    return await _insert(ServiceWindow, values, "window", actor)
 
 
 async def edit_window(window_id: int, form: Mapping[str, Any], actor: str) -> dict[str, Any]:
     before = await get_window(window_id)
     changes = _changes(before, clean_window(form, new=False))
-    if changes:
-        await ServiceWindow.update(changes).where(ServiceWindow.id == window_id)
-        await audit.record(
-            actor,
-            "window.edit",
-            f"window:{before['code']}",
-            before={k: before[k] for k in changes},
-            after=changes,
-        )
-    return changes
+    return await _save_changes(ServiceWindow, window_id, before, changes, "window", actor)
 
 
 async def create_staff(form: Mapping[str, Any], actor: str) -> int:
@@ -253,9 +263,7 @@ async def create_staff(form: Mapping[str, Any], actor: str) -> int:
     await _check_window_of_unit(values["window"], values["unit"])
     if await Staff.exists().where(Staff.code == values["code"]):
         raise OrgEditError([("orgedit.error.code_taken", {"code": values["code"]})])
-    inserted = await Staff.insert(Staff(values))
-    await audit.record(actor, "staff.create", f"staff:{values['code']}", after=values)
-    return int(inserted[0]["id"])
+    return await _insert(Staff, values, "staff", actor)
 
 
 async def edit_staff(staff_id: int, form: Mapping[str, Any], actor: str) -> dict[str, Any]:
@@ -267,16 +275,7 @@ async def edit_staff(staff_id: int, form: Mapping[str, Any], actor: str) -> dict
         raise OrgEditError([("orgedit.error.unit", {})])
     await _check_window_of_unit(values["window"], values["unit"])
     changes = _changes(before, values)
-    if changes:
-        await Staff.update(changes).where(Staff.id == staff_id)
-        await audit.record(
-            actor,
-            "staff.edit",
-            f"staff:{before['code']}",
-            before={k: before[k] for k in changes},
-            after=changes,
-        )
-    return changes
+    return await _save_changes(Staff, staff_id, before, changes, "staff", actor)
 
 
 async def unit_choices() -> list[dict[str, Any]]:
