@@ -506,5 +506,5 @@ async def test_the_database_holds_one_publication_per_revision(db: str) -> None:
     twin = Publication(
         campaign=data["campaign_id"], revision=1, published_by="x", snapshot="{}", snapshot_hash="0"
     )
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         await Publication.insert(twin)
