@@ -61,7 +61,8 @@ def migrate(migration_id: str) -> None:
     "--workers",
     default=1,
     show_default=True,
-    help="Worker processes. On SQLite keep 1 (one writer); on PostgreSQL use more.",
+    help="Worker processes. On SQLite 1 or 2 (more fight over the write lock); "
+    "on PostgreSQL one or two per core.",
 )
 @click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
 def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
