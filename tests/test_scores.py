@@ -468,6 +468,10 @@ async def test_hostile_policy_and_export_inputs_get_clear_errors(client: Any) ->
         io.BytesIO((await client.get("/admin/campaigns/评议[1]/scores/export?format=xlsx")).content)
     ).active
     assert sheet.title == "评议_1_"
+    for download in ("sheets.pdf", "report?download=1", "indicators.csv"):
+        response = await client.get(f"/admin/campaigns/评议[1]/{download}")
+        assert response.status_code == 200, download
+        assert "filename*=UTF-8''" in response.headers["content-disposition"]
 
 
 async def test_a_leader_sees_their_own_results_when_linked_to_their_record(client: Any) -> None:

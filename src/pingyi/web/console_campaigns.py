@@ -19,7 +19,7 @@ from pingyi.services import cleaning_run, monitoring, peer
 from pingyi.services.links import window_url
 from pingyi.sheets import WindowSheet, render_sheets_pdf
 from pingyi.web.guards import current_user
-from pingyi.web.rendering import render
+from pingyi.web.rendering import attachment, render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -145,7 +145,7 @@ async def campaign_sheets(code: str) -> Response[bytes]:
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"content-disposition": f'attachment; filename="{code}-sheets.pdf"'},
+        headers={"content-disposition": attachment(f"{code}-sheets.pdf")},
     )
 
 
@@ -176,12 +176,12 @@ async def campaign_invitations(
         return Response(
             pdf,
             media_type="application/pdf",
-            headers={"content-disposition": f'attachment; filename="{code}-slips.pdf"'},
+            headers={"content-disposition": attachment(f"{code}-slips.pdf")},
         )
     return Response(
         peer.links_csv(links),
         media_type="text/csv",
-        headers={"content-disposition": f'attachment; filename="{code}-invitations.csv"'},
+        headers={"content-disposition": attachment(f"{code}-invitations.csv")},
     )
 
 

@@ -13,7 +13,7 @@ from pingyi.i18n import translate
 from pingyi.services import indicators
 from pingyi.web.console_campaigns import _campaign
 from pingyi.web.guards import current_user
-from pingyi.web.rendering import render, request_language
+from pingyi.web.rendering import attachment, render, request_language
 
 
 def _date(request: Request[Any, Any, Any], name: str) -> date | None:
@@ -73,7 +73,7 @@ async def indicators_csv(request: Request[Any, Any, Any], code: str) -> Response
     return Response(
         indicators.report_csv(report, headers),
         media_type="text/csv",
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
+        headers={"content-disposition": attachment(filename)},
     )
 
 

@@ -11,7 +11,7 @@ from litestar.response import Response, Template
 from pingyi.db.tables import Campaign, CleaningRun, Publication
 from pingyi.services import white_paper
 from pingyi.web.guards import current_user
-from pingyi.web.rendering import render, request_language
+from pingyi.web.rendering import attachment, render, request_language
 
 # The report has an inline style sheet and inline SVG, and no script at all.
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
@@ -49,8 +49,7 @@ async def campaign_report(request: Request[Any, Any, Any], code: str) -> Respons
             return render(request, "error.html", status_code=exc.status, message=str(exc))
     headers = {"content-security-policy": REPORT_CSP, "cache-control": "no-store"}
     if request.query_params.get("download") == "1":
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", code) or "campaign"
-        headers["content-disposition"] = f'attachment; filename="{name}-report.html"'
+        headers["content-disposition"] = attachment(f"{code}-report.html")
     return Response(html, media_type="text/html; charset=utf-8", headers=headers)
 
 

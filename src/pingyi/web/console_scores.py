@@ -3,12 +3,10 @@ final grades; the staff member's own view and appeals, and the agency's review."
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
@@ -23,7 +21,7 @@ from pingyi.services import appeals, scores
 from pingyi.services.campaigns import CampaignError
 from pingyi.web.console_campaigns import Form, _actor, _campaign
 from pingyi.web.guards import current_user
-from pingyi.web.rendering import render, request_language
+from pingyi.web.rendering import attachment, render, request_language
 
 EXPORT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -92,9 +90,13 @@ async def scores_page(request: Request[Any, Any, Any], code: str) -> Template:
         policy=policy,
         grade_labels=zh_labels,
         presets=GRADE_PRESETS,
-        histogram=charts.histogram(totals, bins=10, title="综合得分分布") if totals else "",
+        histogram=charts.histogram(totals, bins=10, title=translate("feed.total", lang))
+        if totals
+        else "",
         grade_chart=charts.bar_chart(
-            labels, [float(grades.get(z, 0)) for z in zh_labels], title="建议等次"
+            labels,
+            [float(grades.get(z, 0)) for z in zh_labels],
+            title=translate("feed.recommended_grade", lang),
         )
         if rows
         else "",
@@ -118,12 +120,6 @@ async def scores_export(request: Request[Any, Any, Any], code: str) -> Response[
         media_type=EXPORT_TYPES[kind],
         headers={"content-disposition": attachment(f"{code}-r{facts['revision']}{suffix}.{kind}")},
     )
-
-
-def attachment(name: str) -> str:
-    """A download header for any campaign code: an ASCII name, and the real one encoded."""
-    ascii_name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
 @post("/admin/campaigns/{code:str}/publish", opt={"permission": "campaign.manage"})

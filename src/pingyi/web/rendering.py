@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request
 from litestar.response import Template
@@ -40,3 +42,10 @@ def render(
     if "lang" in request.query_params:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax")
     return response
+
+
+def attachment(name: str) -> str:
+    """A download header for any file name (campaign codes may be Chinese): an ASCII
+    fallback, and the real name encoded (RFC 6266)."""
+    ascii_name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
