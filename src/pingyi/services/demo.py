@@ -15,8 +15,10 @@ from typing import Any
 from pingyi.db.tables import Assignment, BadReviewCase, Organization, Staff
 from pingyi.security import new_token
 from pingyi.services import campaigns as campaign_service
+from pingyi.services.cleaning_run import run_cleaning
 from pingyi.services.org import upsert_organization, upsert_staff, upsert_unit, upsert_window
 from pingyi.services.questionnaires import ItemSpec, create_questionnaire
+from pingyi.services.scores import publish
 from pingyi.services.users import create_user
 from pingyi.services.writer import BadReviewSpec, NewResponse, write_batch
 from pingyi.workdays import add_working_days
@@ -167,11 +169,15 @@ async def load_demo(
         await _follow_up_cases(texts, campaign_id, closed=state == "closed")
         if state == "closed":
             await campaign_service.move(code, "closed", "demo")
+            # as the agency leaves an earlier campaign: cleaned and published, so HR,
+            # staff and the report have numbers, and the open one a trend to compare
+            await run_cleaning(code, "demo")
+            await publish(code, "demo", note="演示数据")
     logins = []
     for username, role, extra in (
         ("admin", "agency_admin", {}),
         ("hr", "hr", {}),
-        ("leader", "unit_leader", {"unit_code": "realestate"}),
+        ("leader", "unit_leader", {"unit_code": "realestate", "staff_code": "A001"}),
         ("interviewer", "interviewer", {}),
         ("staff", "staff", {"staff_code": "A003"}),
     ):
