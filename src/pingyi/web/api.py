@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, NoReturn
 import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.params import JSONBody
 
 from pingyi.db.tables import Staff
 from pingyi.qr import qr_png, qr_svg
@@ -99,7 +100,7 @@ class DeviceApi(Controller):
         "/ratings", summary="Store a rating from a window device", responses=None, status_code=201
     )
     async def post_rating(
-        self, request: Request[Any, Any, Any], data: DeviceRating
+        self, request: Request[Any, Any, Any], data: JSONBody[DeviceRating]
     ) -> Response[RatingStored]:
         """Idempotent: the same `client_id` again answers 200 with the same id and
         stores nothing new. Answers are levels 1-5 keyed by item code; `overall` is
@@ -168,7 +169,7 @@ class DeviceApi(Controller):
 
     @post("/tickets", summary="Issue a single-use rating ticket (一事一评)", status_code=201)
     async def post_ticket(
-        self, request: Request[Any, Any, Any], data: TicketRequest | None = None
+        self, request: Request[Any, Any, Any], data: JSONBody[TicketRequest | None] = None
     ) -> TicketIssued:
         """Returns the ticket URL and its QR code (SVG, and PNG as base64); the ticket
         expires after PINGYI_TICKET_TTL_HOURS (default 24) and can be rated once."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from pingyi.services import scores
 from pingyi.services.campaigns import CampaignError
@@ -74,9 +74,9 @@ class ScoresApi(Controller):
     async def get_scores(
         self,
         request: Request[Any, Any, Any],
-        code: str,
-        page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
-        per_page: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        code: FromPath[str],
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+        per_page: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> ScoresPage:
         """Per staff member: role scores, n per role, the weighted 360 total, public
         satisfaction, rule flags, the recommended grade and the two-period warning, as

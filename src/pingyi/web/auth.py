@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from pingyi.i18n import translate
@@ -27,7 +27,9 @@ class AuthController(Controller):
     path = ""
 
     @get("/login", sync_to_thread=False)
-    def login_page(self, request: Request[Any, Any, Any], next: str | None = None) -> Template:
+    def login_page(
+        self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
+    ) -> Template:
         return render(request, "login.html", next=_safe_next(next))
 
     @post("/login")

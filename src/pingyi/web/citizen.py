@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Template
 
 from pingyi.i18n import translate
@@ -170,7 +170,7 @@ class CitizenController(Controller):
     include_in_schema = False
 
     @get("/r/{ref:str}")
-    async def window_page(self, request: Request[Any, Any, Any], ref: str) -> Template:
+    async def window_page(self, request: Request[Any, Any, Any], ref: FromPath[str]) -> Template:
         resolved = resolve_window_ref(ref)
         if resolved is None:
             return await wrong_link(request, "notice.bad_link", 404)
@@ -186,7 +186,7 @@ class CitizenController(Controller):
 
     @post("/r/{ref:str}", status_code=200)
     async def window_submit(
-        self, request: Request[Any, Any, Any], ref: str, data: Form
+        self, request: Request[Any, Any, Any], ref: FromPath[str], data: Form
     ) -> Template:
         resolved = resolve_window_ref(ref)
         if resolved is None:
@@ -194,7 +194,7 @@ class CitizenController(Controller):
         return await _submit(request, data, resolved[0], resolved[1], "", f"/r/{ref}")
 
     @get("/t/{token:str}")
-    async def ticket_page(self, request: Request[Any, Any, Any], token: str) -> Template:
+    async def ticket_page(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         state, ticket = await tickets.lookup(token)
         if ticket is None or state != "valid":
             if state == "unknown":
@@ -212,7 +212,7 @@ class CitizenController(Controller):
 
     @post("/t/{token:str}", status_code=200)
     async def ticket_submit(
-        self, request: Request[Any, Any, Any], token: str, data: Form
+        self, request: Request[Any, Any, Any], token: FromPath[str], data: Form
     ) -> Template:
         state, ticket = await tickets.lookup(token)
         if ticket is None or state not in ("valid", "used"):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from pingyi import charts
@@ -73,7 +73,7 @@ async def campaign_list(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/admin/campaigns/{code:str}", opt={"permission": "campaign.monitor"})
-async def campaign_detail(request: Request[Any, Any, Any], code: str) -> Template:
+async def campaign_detail(request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
     campaign = await _campaign(code)
     stats = await monitoring.dashboard(campaign["id"])
     per_day_chart = (
@@ -105,7 +105,7 @@ async def campaign_detail(request: Request[Any, Any, Any], code: str) -> Templat
 
 @post("/admin/campaigns/{code:str}/move", opt={"permission": "campaign.manage"})
 async def campaign_move(
-    request: Request[Any, Any, Any], code: str, data: Form
+    request: Request[Any, Any, Any], code: FromPath[str], data: Form
 ) -> Template | Redirect:
     await _campaign(code)
     try:
@@ -116,7 +116,9 @@ async def campaign_move(
 
 
 @post("/admin/campaigns/{code:str}/clean", opt={"permission": "campaign.manage"})
-async def campaign_clean(request: Request[Any, Any, Any], code: str) -> Template | Redirect:
+async def campaign_clean(
+    request: Request[Any, Any, Any], code: FromPath[str]
+) -> Template | Redirect:
     await _campaign(code)
     try:
         await cleaning_run.run_cleaning(code, _actor(request))
@@ -126,7 +128,7 @@ async def campaign_clean(request: Request[Any, Any, Any], code: str) -> Template
 
 
 @get("/admin/campaigns/{code:str}/qr/{window:str}", opt={"permission": "campaign.manage"})
-async def window_qr(code: str, window: str) -> Response[bytes]:
+async def window_qr(code: FromPath[str], window: FromPath[str]) -> Response[bytes]:
     campaign = await _campaign(code)
     stem, _, kind = window.rpartition(".")
     match = [w for w in await campaign_windows(campaign["id"]) if w["code"] == stem]
@@ -139,7 +141,7 @@ async def window_qr(code: str, window: str) -> Response[bytes]:
 
 
 @get("/admin/campaigns/{code:str}/sheets.pdf", opt={"permission": "campaign.manage"})
-async def campaign_sheets(code: str) -> Response[bytes]:
+async def campaign_sheets(code: FromPath[str]) -> Response[bytes]:
     campaign = await _campaign(code)
     pdf = render_sheets_pdf(window_sheets(campaign, await campaign_windows(campaign["id"])))
     return Response(
@@ -151,7 +153,7 @@ async def campaign_sheets(code: str) -> Response[bytes]:
 
 @post("/admin/campaigns/{code:str}/invitations", opt={"permission": "campaign.manage"})
 async def campaign_invitations(
-    request: Request[Any, Any, Any], code: str, data: Form
+    request: Request[Any, Any, Any], code: FromPath[str], data: Form
 ) -> Response[bytes] | Template:
     await _campaign(code)
     try:
@@ -187,7 +189,7 @@ async def campaign_invitations(
 
 @get("/admin/campaigns/{code:str}/flags", opt={"permission": "cleaning.review"})
 async def campaign_flags(
-    request: Request[Any, Any, Any], code: str, reason: str | None = None
+    request: Request[Any, Any, Any], code: FromPath[str], reason: FromQuery[str | None] = None
 ) -> Template:
     campaign = await _campaign(code)
     run = (
@@ -222,7 +224,7 @@ async def campaign_flags(
     opt={"permission": "cleaning.review"},
 )
 async def flag_override(
-    request: Request[Any, Any, Any], code: str, flag_id: int, data: Form
+    request: Request[Any, Any, Any], code: FromPath[str], flag_id: FromPath[int], data: Form
 ) -> Template | Redirect:
     await _campaign(code)
     try:
@@ -233,7 +235,7 @@ async def flag_override(
 
 
 @get("/admin/campaigns/{code:str}/cleaning-report", opt={"permission": "cleaning.review"})
-async def cleaning_report(code: str) -> Response[str]:
+async def cleaning_report(code: FromPath[str]) -> Response[str]:
     campaign = await _campaign(code)
     run = (
         await CleaningRun.select(CleaningRun.report_html)
@@ -255,7 +257,7 @@ async def cleaning_report(code: str) -> Response[str]:
 
 
 @get("/admin/campaigns/{code:str}/assignments", opt={"permission": "campaign.manage"})
-async def assignments_page(request: Request[Any, Any, Any], code: str) -> Template:
+async def assignments_page(request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
     campaign = await _campaign(code)
     return render(
         request,
@@ -268,7 +270,7 @@ async def assignments_page(request: Request[Any, Any, Any], code: str) -> Templa
 
 @post("/admin/campaigns/{code:str}/assignments", opt={"permission": "campaign.manage"})
 async def assignments_change(
-    request: Request[Any, Any, Any], code: str, data: Form
+    request: Request[Any, Any, Any], code: FromPath[str], data: Form
 ) -> Template | Redirect:
     campaign = await _campaign(code)
     form = {k: str(v).strip() for k, v in data.items() if isinstance(v, str)}
@@ -300,7 +302,7 @@ async def assignments_change(
 
 @post("/admin/campaigns/{code:str}/revoke", opt={"permission": "campaign.manage"})
 async def invitation_revoke(
-    request: Request[Any, Any, Any], code: str, data: Form
+    request: Request[Any, Any, Any], code: FromPath[str], data: Form
 ) -> Template | Redirect:
     await _campaign(code)
     try:

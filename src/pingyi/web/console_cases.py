@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from pingyi.db.tables import Campaign
@@ -74,12 +75,12 @@ def _case_page(
 
 
 @get("/admin/cases/{case_id:int}", opt={"permission": "case.handle"})
-async def case_detail(request: Request[Any, Any, Any], case_id: int) -> Template:
+async def case_detail(request: Request[Any, Any, Any], case_id: FromPath[int]) -> Template:
     return _case_page(request, await _case(request, case_id))
 
 
 @post("/admin/cases/{case_id:int}/contact", opt={"permission": "case.handle"})
-async def case_contact(request: Request[Any, Any, Any], case_id: int) -> Template:
+async def case_contact(request: Request[Any, Any, Any], case_id: FromPath[int]) -> Template:
     case = await _case(request, case_id)
     try:
         contact = await cases.read_contact(
@@ -91,7 +92,7 @@ async def case_contact(request: Request[Any, Any, Any], case_id: int) -> Templat
 
 
 @post("/admin/cases/{case_id:int}/contacted", opt={"permission": "case.handle"})
-async def case_contacted(request: Request[Any, Any, Any], case_id: int) -> Redirect:
+async def case_contacted(request: Request[Any, Any, Any], case_id: FromPath[int]) -> Redirect:
     await _case(request, case_id)
     await cases.record_contact(_user(request), case_id)
     return Redirect(f"/admin/cases/{case_id}")
@@ -99,7 +100,7 @@ async def case_contacted(request: Request[Any, Any, Any], case_id: int) -> Redir
 
 @post("/admin/cases/{case_id:int}/close", opt={"permission": "case.handle"})
 async def case_close(
-    request: Request[Any, Any, Any], case_id: int, data: Form
+    request: Request[Any, Any, Any], case_id: FromPath[int], data: Form
 ) -> Template | Redirect:
     case = await _case(request, case_id)
     form = {k: v for k, v in data.items() if isinstance(v, str)}
@@ -151,14 +152,17 @@ def _interview_form(
 
 @get("/admin/interview/{campaign_id:int}/{window_id:int}", opt={"permission": "interview.enter"})
 async def interview_form(
-    request: Request[Any, Any, Any], campaign_id: int, window_id: int
+    request: Request[Any, Any, Any], campaign_id: FromPath[int], window_id: FromPath[int]
 ) -> Template:
     return _interview_form(request, await _interview_ctx(campaign_id, window_id), {}, {})
 
 
 @post("/admin/interview/{campaign_id:int}/{window_id:int}", opt={"permission": "interview.enter"})
 async def interview_submit(
-    request: Request[Any, Any, Any], campaign_id: int, window_id: int, data: Form
+    request: Request[Any, Any, Any],
+    campaign_id: FromPath[int],
+    window_id: FromPath[int],
+    data: Form,
 ) -> Template:
     ctx = await _interview_ctx(campaign_id, window_id)
     values = {k: v for k, v in data.items() if isinstance(v, str)}

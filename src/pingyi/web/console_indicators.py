@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, get
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from pingyi.i18n import translate
@@ -42,7 +43,7 @@ async def _report(request: Request[Any, Any, Any], code: str) -> tuple[Any, ...]
 
 
 @get("/admin/campaigns/{code:str}/indicators", opt={"permission": "campaign.monitor"})
-async def indicators_page(request: Request[Any, Any, Any], code: str) -> Template:
+async def indicators_page(request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
     campaign, start, end, report = await _report(request, code)
     query = "&".join(
         f"{k}={v.isoformat()}" for k, v in (("from", start), ("to", end)) if v is not None
@@ -63,7 +64,7 @@ async def indicators_page(request: Request[Any, Any, Any], code: str) -> Templat
 
 
 @get("/admin/campaigns/{code:str}/indicators.csv", opt={"permission": "campaign.monitor"})
-async def indicators_csv(request: Request[Any, Any, Any], code: str) -> Response[bytes]:
+async def indicators_csv(request: Request[Any, Any, Any], code: FromPath[str]) -> Response[bytes]:
     campaign, start, end, report = await _report(request, code)
     lang = request_language(request)
     columns = ["level", "unit_code", "code", "name", *indicators.COUNT_COLUMNS]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from pingyi.db.tables import POST_CATEGORIES, AuditEvent, ServiceWindow, Staff, Unit
@@ -76,7 +76,9 @@ async def org_import(
 
 @get("/admin/audit", opt={"permission": "audit.view"})
 async def audit_page(
-    request: Request[Any, Any, Any], actor: str | None = None, action: str | None = None
+    request: Request[Any, Any, Any],
+    actor: FromQuery[str | None] = None,
+    action: FromQuery[str | None] = None,
 ) -> Template:
     query = AuditEvent.select().order_by(AuditEvent.seq, ascending=False).limit(300)
     if actor:

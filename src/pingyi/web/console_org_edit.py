@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from pingyi.db.tables import POST_CATEGORIES
@@ -85,14 +86,14 @@ async def _unit(unit_id: int) -> dict[str, Any]:
 
 
 @get("/admin/org/units/{unit_id:int}/edit", opt=PERM)
-async def unit_edit_page(request: Request[Any, Any, Any], unit_id: int) -> Template:
+async def unit_edit_page(request: Request[Any, Any, Any], unit_id: FromPath[int]) -> Template:
     unit = await _unit(unit_id)
     return await _unit_page(request, unit, unit, [])
 
 
 @post("/admin/org/units/{unit_id:int}/edit", opt=PERM)
 async def unit_edit(
-    request: Request[Any, Any, Any], unit_id: int, data: Form
+    request: Request[Any, Any, Any], unit_id: FromPath[int], data: Form
 ) -> Template | Redirect:
     unit = await _unit(unit_id)
     form = _form(data)
@@ -154,14 +155,14 @@ async def _window(window_id: int) -> dict[str, Any]:
 
 
 @get("/admin/org/windows/{window_id:int}/edit", opt=PERM)
-async def window_edit_page(request: Request[Any, Any, Any], window_id: int) -> Template:
+async def window_edit_page(request: Request[Any, Any, Any], window_id: FromPath[int]) -> Template:
     window = await _window(window_id)
     return await _window_page(request, window, window, [])
 
 
 @post("/admin/org/windows/{window_id:int}/edit", opt=PERM)
 async def window_edit(
-    request: Request[Any, Any, Any], window_id: int, data: Form
+    request: Request[Any, Any, Any], window_id: FromPath[int], data: Form
 ) -> Template | Redirect:
     window = await _window(window_id)
     form = _form(data)
@@ -233,14 +234,14 @@ async def _staff(staff_id: int) -> dict[str, Any]:
 
 
 @get("/admin/org/staff/{staff_id:int}/edit", opt=PERM)
-async def staff_edit_page(request: Request[Any, Any, Any], staff_id: int) -> Template:
+async def staff_edit_page(request: Request[Any, Any, Any], staff_id: FromPath[int]) -> Template:
     staff = await _staff(staff_id)
     return await _staff_page(request, staff, staff, [])
 
 
 @post("/admin/org/staff/{staff_id:int}/edit", opt=PERM)
 async def staff_edit_full(
-    request: Request[Any, Any, Any], staff_id: int, data: Form
+    request: Request[Any, Any, Any], staff_id: FromPath[int], data: Form
 ) -> Template | Redirect:
     staff = await _staff(staff_id)
     form = _form(data)

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from litestar import Request, get
+from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from pingyi.db.tables import Campaign, CleaningRun, Publication
@@ -18,7 +19,9 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 
 
 @get("/admin/campaigns/{code:str}/report", opt={"permission": "scores.view"})
-async def campaign_report(request: Request[Any, Any, Any], code: str) -> Response[str] | Template:
+async def campaign_report(
+    request: Request[Any, Any, Any], code: FromPath[str]
+) -> Response[str] | Template:
     revision_text = request.query_params.get("revision", "")
     revision = int(revision_text) if re.fullmatch(r"[0-9]{1,9}", revision_text) else None
     user = current_user(request)

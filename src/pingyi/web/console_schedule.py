@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from pingyi.i18n import translate
@@ -45,13 +46,13 @@ async def _page(
 
 
 @get("/admin/campaigns/{code:str}/schedule", opt={"permission": "campaign.manage"})
-async def schedule_page(request: Request[Any, Any, Any], code: str) -> Template:
+async def schedule_page(request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
     return await _page(request, await _campaign(code))
 
 
 @post("/admin/campaigns/{code:str}/schedule", opt={"permission": "campaign.manage"})
 async def schedule_set(
-    request: Request[Any, Any, Any], code: str, data: Form
+    request: Request[Any, Any, Any], code: FromPath[str], data: Form
 ) -> Template | Redirect:
     campaign = await _campaign(code)
     form = {k: str(data.get(k, "")) for k in ("opens_at", "closes_at")}

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, PathParameter
 from litestar.response import Redirect, Response, Template
 
 from pingyi import charts, exports
@@ -70,7 +70,7 @@ async def scores_list(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/admin/campaigns/{code:str}/scores", opt={"permission": "scores.view"})
-async def scores_page(request: Request[Any, Any, Any], code: str) -> Template:
+async def scores_page(request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
     try:
         facts, rows = await _feed(request, code)
     except scores.ScoresError as exc:
@@ -104,7 +104,9 @@ async def scores_page(request: Request[Any, Any, Any], code: str) -> Template:
 
 
 @get("/admin/campaigns/{code:str}/scores/export", opt={"permission": "scores.view"})
-async def scores_export(request: Request[Any, Any, Any], code: str) -> Response[bytes] | Template:
+async def scores_export(
+    request: Request[Any, Any, Any], code: FromPath[str]
+) -> Response[bytes] | Template:
     kind = request.query_params.get("format", "csv")
     if kind not in EXPORT_TYPES:
         return _error(request, ValueError("format must be csv, xlsx or json"), 400)
@@ -124,7 +126,7 @@ async def scores_export(request: Request[Any, Any, Any], code: str) -> Response[
 
 @post("/admin/campaigns/{code:str}/publish", opt={"permission": "campaign.manage"})
 async def campaign_publish(
-    request: Request[Any, Any, Any], code: str, data: Form
+    request: Request[Any, Any, Any], code: FromPath[str], data: Form
 ) -> Template | Redirect:
     await _campaign(code)
     try:
@@ -159,7 +161,7 @@ POLICY_FIELDS: dict[str, Callable[[str], Any]] = {
 
 @post("/admin/campaigns/{code:str}/policy", opt={"permission": "campaign.manage"})
 async def campaign_policy(
-    request: Request[Any, Any, Any], code: str, data: Form
+    request: Request[Any, Any, Any], code: FromPath[str], data: Form
 ) -> Template | Redirect:
     await _campaign(code)
     changes: dict[str, Any] = {}
@@ -177,7 +179,7 @@ async def campaign_policy(
 
 @post("/admin/campaigns/{code:str}/grades", opt={"permission": "grade.decide"})
 async def grade_decide(
-    request: Request[Any, Any, Any], code: str, data: Form
+    request: Request[Any, Any, Any], code: FromPath[str], data: Form
 ) -> Template | Redirect:
     await _campaign(code)
     try:
@@ -254,7 +256,7 @@ async def appeal_list(request: Request[Any, Any, Any]) -> Template:
     return render(request, "admin/appeals.html", appeals=await appeals.all_appeals())
 
 
-AppealId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
+AppealId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 
 @get("/admin/appeals/{appeal_id:int}", opt={"permission": "appeal.review"})

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from pingyi.db.tables import ITEM_KINDS, ROLES, Questionnaire, QuestionnaireVersion, Unit
@@ -121,7 +122,7 @@ async def _questionnaire(questionnaire_id: int) -> tuple[dict[str, Any], dict[st
 
 @get("/admin/questionnaires/{questionnaire_id:int}", opt={"permission": "questionnaire.manage"})
 async def questionnaire_edit_page(
-    request: Request[Any, Any, Any], questionnaire_id: int
+    request: Request[Any, Any, Any], questionnaire_id: FromPath[int]
 ) -> Template:
     row, latest = await _questionnaire(questionnaire_id)
     return render(
@@ -138,7 +139,7 @@ async def questionnaire_edit_page(
 
 @post("/admin/questionnaires/{questionnaire_id:int}", opt={"permission": "questionnaire.manage"})
 async def questionnaire_edit(
-    request: Request[Any, Any, Any], questionnaire_id: int, data: Form
+    request: Request[Any, Any, Any], questionnaire_id: FromPath[int], data: Form
 ) -> Template | Redirect:
     row, latest = await _questionnaire(questionnaire_id)
     items = items_from_form(data)
@@ -170,7 +171,9 @@ async def questionnaire_edit(
     "/admin/questionnaires/{questionnaire_id:int}/preview",
     opt={"permission": "questionnaire.manage"},
 )
-async def questionnaire_preview(request: Request[Any, Any, Any], questionnaire_id: int) -> Template:
+async def questionnaire_preview(
+    request: Request[Any, Any, Any], questionnaire_id: FromPath[int]
+) -> Template:
     row, latest = await _questionnaire(questionnaire_id)
     items = [i for i in await items_of(latest["id"]) if i["code"] != "overall"]
     return render(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Template
 
 from pingyi.i18n import translate
@@ -54,7 +54,7 @@ class PeerController(Controller):
     include_in_schema = False
 
     @get("/{token:str}")
-    async def sheet(self, request: Request[Any, Any, Any], token: str) -> Template:
+    async def sheet(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         state, sheet = await peer.open_invitation(token)
         if sheet is None:
             key, status = STATES[state]
@@ -72,7 +72,7 @@ class PeerController(Controller):
     async def submit(
         self,
         request: Request[Any, Any, Any],
-        token: str,
+        token: FromPath[str],
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template:
         lang = request_language(request)
