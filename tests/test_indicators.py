@@ -13,7 +13,7 @@ The fixture (all in campaign C1, units u1 and u2; times are Asia/Shanghai):
 
     k1 contacted, closed, rectified, called back, handling 3 (满意)
     k3 open, not contacted
-    k2 contacted, closed, rectified, no call-back, no handling rating
+    k2 contacted, closed, rectified, no contact left (no call-back), no handling rating
     k4 contacted, closed, rectified, handling 1 (不满意) and no call-back text
 """
 
@@ -163,7 +163,8 @@ def test_case_rules() -> None:
     no_callback = ind.case_counts(
         ind.CaseRow(**closed, callback_result="", handling_rating=None)  # type: ignore[arg-type]
     )
-    assert (no_callback.cases_rectified, no_callback.handling_rated) == (0, 0)
+    # no contact left, so nobody to call back: rectified all the same
+    assert (no_callback.cases_rectified, no_callback.handling_rated) == (1, 0)
     rated_bad = ind.case_counts(
         ind.CaseRow(**closed, callback_result="", handling_rating=1)  # type: ignore[arg-type]
     )
@@ -207,10 +208,10 @@ async def test_indicators_match_the_hand_count(db: str) -> None:
     # cases: W1 k1 k3, W2 k2 k4
     assert (w1.rates.reply_rate, w1.rates.rectify_rate) == (0.5, 0.5)
     assert w1.rates.handling_satisfaction == 1.0
-    assert (w2.rates.reply_rate, w2.rates.rectify_rate) == (1.0, 0.5)
+    assert (w2.rates.reply_rate, w2.rates.rectify_rate) == (1.0, 1.0)
     assert w2.rates.handling_satisfaction == 0.0
     assert u1.rates.reply_rate == pytest.approx(3 / 4)
-    assert u1.rates.rectify_rate == pytest.approx(2 / 4)
+    assert u1.rates.rectify_rate == pytest.approx(3 / 4)
     assert u1.rates.handling_satisfaction == pytest.approx(1 / 2)
     # u2 has tickets but nothing else: insufficient data, not 0 %
     assert u2.rates.unrated_rate == 1.0

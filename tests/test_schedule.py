@@ -126,9 +126,14 @@ async def test_set_schedule_rules_and_audit(db: str) -> None:
     from pingyi.services import campaigns
 
     await draft("S", None, None)
-    await schedule.set_schedule("S", T, T + MIN, "agency")
+    # a closing time already past is refused: the campaign would be missed silently
+    with pytest.raises(schedule.ScheduleError) as past:
+        await schedule.set_schedule("S", None, T, "agency")
+    assert past.value.key == "schedule.error.past"
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+    await schedule.set_schedule("S", later, later + MIN, "agency")
     row = await campaigns.get_campaign("S")
-    assert row["opens_at"] == T and row["closes_at"] == T + MIN
+    assert row["opens_at"] == later and row["closes_at"] == later + MIN
     event = (
         await AuditEvent.select()
         .where(AuditEvent.action == "campaign.schedule")
@@ -137,17 +142,18 @@ async def test_set_schedule_rules_and_audit(db: str) -> None:
     )
     assert event is not None and event["actor"] == "agency"
     assert event["before"] == {"opens_at": None, "closes_at": None}
-    assert event["after"] == {"opens_at": T.isoformat(), "closes_at": (T + MIN).isoformat()}
+    assert event["after"] == {"opens_at": later.isoformat(), "closes_at": (later + MIN).isoformat()}
     count = await AuditEvent.count()
-    await schedule.set_schedule("S", T, T + MIN, "agency")  # nothing changes: nothing written
+    # nothing changes: nothing written
+    await schedule.set_schedule("S", later, later + MIN, "agency")
     assert await AuditEvent.count() == count
     with pytest.raises(schedule.ScheduleError) as order:
-        await schedule.set_schedule("S", T, T - MIN, "agency")
+        await schedule.set_schedule("S", later, later - MIN, "agency")
     assert order.value.key == "schedule.error.order"
     await campaigns.move("S", "open", "agency")
     opened = (await campaigns.get_campaign("S"))["opens_at"]
     # Open: only the closing time may change; the opening time is when it opened.
-    await schedule.set_schedule("S", T - 60 * MIN, opened + 60 * MIN, "agency")
+    await schedule.set_schedule("S", later - 60 * MIN, opened + 60 * MIN, "agency")
     row = await campaigns.get_campaign("S")
     assert row["opens_at"] == opened and row["closes_at"] == opened + 60 * MIN
     await campaigns.move("S", "closed", "agency")

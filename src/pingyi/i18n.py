@@ -581,6 +581,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "结束时间必须晚于开始时间。",
         "The closing time must come after the opening time.",
     ),
+    "schedule.error.past": (
+        "结束时间已过，请设定将来的时间。",
+        "The closing time has already passed; choose a time to come.",
+    ),
+    "schedule.error.changed": (
+        "评议状态刚刚发生变化，请刷新页面后再设定。",
+        "The campaign changed state just now; reload the page and try again.",
+    ),
     "schedule.error.state": (
         "评议处于“{state}”状态，不能再定时。",
         "The campaign is {state}; it can no longer be scheduled.",

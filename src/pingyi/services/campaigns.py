@@ -129,12 +129,23 @@ async def move(code: str, target: str, actor: str) -> dict[str, Any]:
         )
     changes: dict[str, Any] = {"state": target}
     if target == "open":
-        if not await Assignment.exists().where(Assignment.campaign == campaign["id"]):
-            await build_assignments(campaign["id"])
         changes["opens_at"] = datetime.now(UTC)
     elif target == "closed":
         changes["closes_at"] = datetime.now(UTC)
-    await Campaign.update(changes).where(Campaign.id == campaign["id"])
+    # Compare and set: of two moves at once (a double click, the scheduler and a
+    # person) exactly one wins; the other is told, and nothing is built twice.
+    async with Campaign._meta.db.transaction():
+        won = (
+            await Campaign.update(changes)
+            .where((Campaign.id == campaign["id"]) & (Campaign.state == campaign["state"]))
+            .returning(Campaign.id)
+        )
+        if not won:
+            raise CampaignError(f"campaign {code} changed state just now; reload the page")
+        if target == "open" and not await Assignment.exists().where(
+            Assignment.campaign == campaign["id"]
+        ):
+            await build_assignments(campaign["id"])
     forget_all()  # this process's copies of the submission path's reference data
     await audit.record(
         actor,

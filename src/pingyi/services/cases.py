@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pingyi.db.tables import BadReviewCase, CitizenContact
+from pingyi.numbers import plain_int
 from pingyi.services import audit
 from pingyi.services.contacts import decrypt_contact
 
@@ -149,7 +150,7 @@ async def close_case(user: dict[str, Any], case_id: int, form: dict[str, str]) -
         for name in ("feedback", "callback_result"):
             if len(form.get(name, "").strip()) < 2:
                 problems.append(f"{name} is required when the citizen left a contact")
-    if rating and (not rating.isdigit() or int(rating) not in HANDLING_LEVELS):
+    if rating and plain_int(rating) not in HANDLING_LEVELS:
         problems.append("handling rating must be 满意, 基本满意 or 不满意")
     if problems:
         raise CaseError("; ".join(problems))

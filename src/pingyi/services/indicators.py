@@ -9,8 +9,8 @@ For a campaign, optionally narrowed to a date range (local dates, inclusive):
 - 未评率 unrated_rate: tickets issued that got no rating from the citizen / tickets
   issued (only where tickets are issued, 一事一评);
 - 差评回复率 reply_rate: bad-review cases with a first contact / bad-review cases;
-- 回访整改率 rectify_rate: cases closed with a rectification and a call-back (a
-  call-back result or the citizen's rating of the handling) / bad-review cases;
+- 回访整改率 rectify_rate: cases closed with a rectification (and, where the citizen
+  left a contact, the call-back that closing requires) / bad-review cases;
 - 回访整改满意率 handling_satisfaction: handling rated 满意 or 基本满意 / handling
   ratings.
 
@@ -150,8 +150,9 @@ def ticket_counts(row: TicketRow) -> Counts:
 
 
 def case_counts(row: CaseRow) -> Counts:
-    called_back = bool(row.callback_result.strip()) or row.handling_rating is not None
-    rectified = row.closed and bool(row.rectification.strip()) and called_back
+    # closing needs the call-back wherever the citizen left a contact (cases.close_case);
+    # an anonymous review has nobody to call, and must not count against the unit
+    rectified = row.closed and bool(row.rectification.strip())
     rated = row.handling_rating is not None
     return Counts(
         cases=1,

@@ -17,8 +17,9 @@ from typing import Any
 
 from piccolo.table import Table
 
-from pingyi.db.tables import POST_CATEGORIES, Organization, ServiceWindow, Staff, Unit
+from pingyi.db.tables import POST_CATEGORIES, AdminUser, Organization, ServiceWindow, Staff, Unit
 from pingyi.hours import parse_hours
+from pingyi.numbers import plain_int
 from pingyi.services import audit
 from pingyi.services.org import upsert_organization
 from pingyi.services.reference_cache import forget_all
@@ -52,7 +53,7 @@ def _checked(form: Mapping[str, Any], name: str) -> bool:
 
 
 def _int_or_none(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return plain_int(value)
 
 
 def check_code(code: str, problems: list[Problem]) -> None:
@@ -150,10 +151,16 @@ def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, A
 async def _organization_id() -> int:
     """Units belong to the organisation the others belong to (one per deployment),
     created the same way the import creates it when there is none yet."""
-    row = await Organization.select(Organization.id).order_by(Organization.id).first()
-    if row:
-        return int(row["id"])
-    return await upsert_organization("default", "政务服务中心")
+    for _ in range(2):  # a simultaneous first unit may create it first
+        row = await Organization.select(Organization.id).order_by(Organization.id).first()
+        if row:
+            return int(row["id"])
+        try:
+            return await upsert_organization("default", "政务服务中心")
+        except Exception as exc:
+            if "unique" not in str(exc).lower():
+                raise
+    raise OrgEditError([("orgedit.error.unit", {})])
 
 
 async def get_unit(unit_id: int) -> dict[str, Any]:
@@ -200,7 +207,12 @@ async def _check_window_of_unit(window_id: int | None, unit_id: int) -> None:
 
 
 async def _insert(table: type[Table], values: dict[str, Any], kind: str, actor: str) -> int:
-    inserted = await table.insert(table(values))
+    try:
+        inserted = await table.insert(table(values))
+    except Exception as exc:  # the code's unique key: a second submit of the same form
+        if "unique" not in str(exc).lower():
+            raise
+        raise OrgEditError([("orgedit.error.code_taken", {"code": values["code"]})]) from exc
     forget_all()  # the rating pages of this process show names and who is on duty
     await audit.record(actor, f"{kind}.create", f"{kind}:{values['code']}", after=values)
     return int(inserted[0]["id"])
@@ -275,6 +287,10 @@ async def edit_staff(staff_id: int, form: Mapping[str, Any], actor: str) -> dict
         raise OrgEditError([("orgedit.error.unit", {})])
     await _check_window_of_unit(values["window"], values["unit"])
     changes = _changes(before, values)
+    if "unit" in changes:  # a leader's login follows them to the new unit
+        await AdminUser.update({AdminUser.unit: values["unit"]}).where(
+            (AdminUser.staff == staff_id) & (AdminUser.role == "unit_leader")
+        )
     return await _save_changes(Staff, staff_id, before, changes, "staff", actor)
 
 

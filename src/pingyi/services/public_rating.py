@@ -36,7 +36,10 @@ class WindowContext:
 
     @property
     def is_open(self) -> bool:
-        return bool(self.campaign["state"] == "open")
+        """Taking ratings: the campaign is open and the window and its unit are still
+        in service (a retired window's codes stop working)."""
+        in_service = self.window.get("active", True) and self.unit.get("active", True)
+        return bool(self.campaign["state"] == "open" and in_service)
 
 
 async def window_context(

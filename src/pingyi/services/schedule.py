@@ -149,6 +149,8 @@ def parse_local(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace(" ", "T"))
     except ValueError as exc:
         raise ScheduleError("schedule.error.format", value=text[:40]) from exc
+    if not 2000 <= moment.year <= 2999:  # also keeps the conversion to UTC in range
+        raise ScheduleError("schedule.error.format", value=text[:40])
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TZ)
     return moment
@@ -161,9 +163,14 @@ def local_input(moment: datetime | None) -> str:
     return (_aware(moment) or moment).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
 
 
-def check_schedule(opens_at: datetime | None, closes_at: datetime | None) -> None:
+def check_schedule(
+    opens_at: datetime | None, closes_at: datetime | None, now: datetime | None = None
+) -> None:
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
         raise ScheduleError("schedule.error.order")
+    # a closing time already past would leave the campaign to be missed, silently
+    if closes_at is not None and closes_at <= (now or datetime.now(UTC)):
+        raise ScheduleError("schedule.error.past")
 
 
 async def set_schedule(
@@ -182,7 +189,15 @@ async def set_schedule(
     after = {"opens_at": opens_at, "closes_at": closes_at}
     if {k: _aware(v) for k, v in before.items()} == after:
         return after
-    await Campaign.update(after).where(Campaign.id == campaign["id"])
+    # only if the campaign is still as read: opened a moment ago, its real opening
+    # time must not be overwritten by this form
+    saved = (
+        await Campaign.update(after)
+        .where((Campaign.id == campaign["id"]) & (Campaign.state == state))
+        .returning(Campaign.id)
+    )
+    if not saved:
+        raise ScheduleError("schedule.error.changed")
     await audit.record(
         actor,
         "campaign.schedule",

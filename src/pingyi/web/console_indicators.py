@@ -22,7 +22,10 @@ def _date(request: Request[Any, Any, Any], name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
+        if not 2000 <= day.year <= 2999:  # a campaign's days, and room to add one
+            raise ValueError(raw)
+        return day
     except ValueError as exc:
         lang = request_language(request)
         raise ValidationException(translate("ind.error.date", lang, value=raw[:20])) from exc

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from pingyi.db.tables import POST_CATEGORIES
 from pingyi.i18n import translate
+from pingyi.numbers import plain_int
 from pingyi.services import org_edit
 from pingyi.web.console_campaigns import Form, _actor
 from pingyi.web.rendering import render, request_language
@@ -34,8 +35,7 @@ def _form(data: dict[str, Any]) -> dict[str, str]:
 
 
 def _query_int(request: Request[Any, Any, Any], name: str) -> int | None:
-    raw = request.query_params.get(name) or ""
-    return int(raw) if raw.isdigit() else None
+    return plain_int(request.query_params.get(name))
 
 
 # units
@@ -144,7 +144,7 @@ async def window_create(request: Request[Any, Any, Any], data: Form) -> Template
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return plain_int(value)
 
 
 async def _window(window_id: int) -> dict[str, Any]:

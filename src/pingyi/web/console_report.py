@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from litestar import Request, get
@@ -10,6 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from pingyi.db.tables import Campaign, CleaningRun, Publication
+from pingyi.numbers import plain_int
 from pingyi.services import white_paper
 from pingyi.web.guards import current_user
 from pingyi.web.rendering import attachment, render, request_language
@@ -22,8 +22,7 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 async def campaign_report(
     request: Request[Any, Any, Any], code: FromPath[str]
 ) -> Response[str] | Template:
-    revision_text = request.query_params.get("revision", "")
-    revision = int(revision_text) if re.fullmatch(r"[0-9]{1,9}", revision_text) else None
+    revision = plain_int(request.query_params.get("revision"))
     user = current_user(request)
     if not user or user["role"] != "agency_admin":
         # HR reads published revisions only; the agency may read any cleaning run

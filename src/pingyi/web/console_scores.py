@@ -16,6 +16,7 @@ from litestar.response import Redirect, Response, Template
 from pingyi import charts, exports
 from pingyi.db.tables import Campaign, Publication, Staff
 from pingyi.i18n import translate
+from pingyi.numbers import plain_int
 from pingyi.scoring import GRADE_PRESETS, Policy
 from pingyi.services import appeals, scores
 from pingyi.services.campaigns import CampaignError
@@ -135,7 +136,7 @@ async def campaign_publish(
             code,
             _actor(request),
             note=_text(data, "note", 500),
-            expected_revision=int(revision) if revision.isascii() and revision.isdigit() else None,
+            expected_revision=plain_int(revision),
         )
     except CampaignError as exc:
         return _error(request, exc)
