@@ -108,3 +108,14 @@ async def test_dates_beyond_any_campaign_are_a_clear_400(client: Any) -> None:
     for query in ("to=9999-12-31", "from=0001-01-01"):
         response = await client.get(f"/admin/campaigns/C1/indicators?{query}")
         assert response.status_code == 400, query
+
+
+async def test_a_campaign_without_ratings_is_not_cleaned(db: str) -> None:
+    from pingyi.services import campaigns
+    from pingyi.services.cleaning_run import run_cleaning
+
+    await open_public_campaign()
+    await campaigns.move("C1", "closed", "test")
+    with pytest.raises(campaigns.CampaignError, match="no ratings"):
+        await run_cleaning("C1", "test")
+    assert (await campaigns.get_campaign("C1"))["state"] == "closed"

@@ -18,7 +18,7 @@ from pingyi.cleaning.report import render_report
 from pingyi.db.tables import Answer, CleaningRun, Flag, Override, Response, Staff
 from pingyi.scoring import Policy
 from pingyi.services import audit
-from pingyi.services.campaigns import get_campaign, move, pseudonym, rater_key
+from pingyi.services.campaigns import CampaignError, get_campaign, move, pseudonym, rater_key
 from pingyi.services.corrections import superseded_ids
 
 Progress = Callable[[str, float], None]
@@ -112,6 +112,8 @@ async def run_cleaning(
             satisfied_min=float(policy.satisfied_min),
         ),
     )
+    if not records:
+        raise CampaignError(f"campaign {campaign_code} has no ratings to clean yet")
     ratings = cleaning.Ratings.from_records(records)
     # Move first: an illegal move (e.g. an open campaign) must stop before any work.
     await move(campaign_code, "cleaned", actor)

@@ -222,7 +222,6 @@ async def publish(
             f"revision {snapshot['revision']} is already published; "
             "run the cleaning again to publish a new revision"
         )
-    await move(campaign_code, "published", actor)
     document = {"inputs": snapshot, "rows": [r.to_json() for r in compute_feed(snapshot)]}
     digest = snapshot_hash(document)
     # the report too reads as it did today, whatever is corrected later
@@ -230,6 +229,7 @@ async def publish(
         lang: await build_report(campaign_code, snapshot["revision"], lang=lang)
         for lang in ("zh-CN", "en")
     }
+    await move(campaign_code, "published", actor)  # only once everything is built
     try:
         await Publication.insert(
             Publication(
