@@ -160,3 +160,21 @@ async def test_default_ratings_are_stored_apart_and_open_no_case(client: Any) ->
         "/api/v1/ratings", json=_rating(channel="sms"), headers=await _device()
     )
     assert other.status_code == 422 and "channel" in other.text
+
+
+async def test_revoked_device_and_api_keys_are_refused(client: Any) -> None:
+    from pingyi.services.devices import add_api_key, revoke_api_key, revoke_devices
+
+    await open_public_campaign()
+    headers = await _device()
+    assert (
+        await client.post("/api/v1/ratings", json=_rating(), headers=headers)
+    ).status_code == 201
+    assert await revoke_devices("u1-W1", "test") == 1
+    refused = await client.post("/api/v1/ratings", json=_rating(), headers=headers)
+    assert refused.status_code == 401
+    key = await add_api_key("hr-feed", ["hr"])
+    feed = "/api/v1/campaigns/C1/scores"
+    assert (await client.get(feed, headers={"authorization": f"Bearer {key}"})).status_code == 409
+    await revoke_api_key("hr-feed", "test")
+    assert (await client.get(feed, headers={"authorization": f"Bearer {key}"})).status_code == 401

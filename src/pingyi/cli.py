@@ -432,6 +432,19 @@ def device_add(window_code: str, name: str) -> None:
     click.echo(key)
 
 
+@device.command("revoke")
+@click.option("--window", "window_code", required=True, help="Code of the window.")
+def device_revoke(window_code: str) -> None:
+    """Revoke the keys of a window's devices (lost, stolen or replaced)."""
+    from pingyi.services.devices import CredentialError, revoke_devices
+
+    try:
+        count = run(revoke_devices(window_code))
+    except CredentialError as exc:
+        fail(str(exc))
+    click.echo(f"{count} device key(s) of window {window_code} revoked.")
+
+
 @main.group()
 def apikey() -> None:
     """API keys for systems that read the scoring feed."""
@@ -449,6 +462,19 @@ def apikey_add(name: str, scopes: tuple[str, ...]) -> None:
     except CredentialError as exc:
         fail(str(exc))
     click.echo(key)
+
+
+@apikey.command("revoke")
+@click.argument("name")
+def apikey_revoke(name: str) -> None:
+    """Revoke an API key by its name."""
+    from pingyi.services.devices import CredentialError, revoke_api_key
+
+    try:
+        run(revoke_api_key(name))
+    except CredentialError as exc:
+        fail(str(exc))
+    click.echo(f"API key {name} revoked.")
 
 
 @main.group()

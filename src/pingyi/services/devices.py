@@ -58,3 +58,37 @@ async def api_key_scopes(key: str) -> set[str] | None:
         .first()
     )
     return set(row["scopes"].split(",")) if row else None
+
+
+async def revoke_devices(window_code: str, actor: str = "cli") -> int:
+    """Revoke every key of a window's devices (a lost or replaced device); returns how
+    many. A new one is added with `add_device`."""
+    window = (
+        await ServiceWindow.select(ServiceWindow.id)
+        .where(ServiceWindow.code == window_code)
+        .first()
+    )
+    if window is None:
+        raise CredentialError(f"no window with code {window_code!r}")
+    revoked = (
+        await Device.update({Device.revoked: True})
+        .where((Device.window == window["id"]) & Device.revoked.eq(False))
+        .returning(Device.id)
+    )
+    from pingyi.services.reference_cache import forget_all  # it imports this module
+
+    forget_all()  # this process stops accepting the key at once; others within seconds
+    await audit.record(actor, "device.revoke", f"window:{window_code}", after={"n": len(revoked)})
+    return len(revoked)
+
+
+async def revoke_api_key(name: str, actor: str = "cli") -> int:
+    revoked = (
+        await ApiKey.update({ApiKey.revoked: True})
+        .where((ApiKey.name == name) & ApiKey.revoked.eq(False))
+        .returning(ApiKey.id)
+    )
+    if not revoked:
+        raise CredentialError(f"no active API key named {name!r}")
+    await audit.record(actor, "apikey.revoke", f"apikey:{name}", after={"n": len(revoked)})
+    return len(revoked)
