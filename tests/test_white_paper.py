@@ -416,7 +416,7 @@ async def _two_campaigns() -> dict[str, Any]:
     """C1 (Q3) and C2 (Q4) of series "quarterly", with public ratings, bad reviews and
     peer ratings; window u1-W1 is the worst in both. C1 is cleaned, C2 is closed."""
     from pingyi.db.tables import Campaign, Staff
-    from pingyi.services import campaigns
+    from pingyi.services import campaigns, scores
     from pingyi.services.cleaning_run import run_cleaning
 
     c2 = await open_public_campaign("C2", staff_per_unit=5)
@@ -474,6 +474,7 @@ async def _two_campaigns() -> dict[str, Any]:
     await _peers(c2["campaign_id"], raters_of, quality)
     await campaigns.move("C1", "closed", "test")
     await run_cleaning("C1", "test")
+    await scores.publish("C1", "test")  # the trends read published results only
     return c2
 
 
@@ -542,8 +543,10 @@ async def test_report_end_to_end(client: Any, tmp_path: Path) -> None:
     # bad-review reasons and jieba keywords of the unit's public comments
     keywords = re.search(r'data-cell="keywords:不动产登记">(.*?)</tr>', html, re.S)
     assert keywords is not None
-    assert "态度 (" in keywords.group(1) and "不耐烦 (1)" in keywords.group(1)
-    assert "服务态度差" in keywords.group(1)
+    # four citizens wrote about attitude (comment or bad-review note, once each); one
+    # wrote "不耐烦": under k, not shown; "slow" is one case, folded with "attitude"
+    assert "态度 (4)" in keywords.group(1) and "不耐烦" not in keywords.group(1)
+    assert "其他原因（合并） (4)" in keywords.group(1) and "服务态度差" not in keywords.group(1)
     assert "工作人员 (" not in keywords.group(1)  # a stop word
     assert "BURST" in html and "DUPLICATE" in html  # every reason is explained
     assert "上期评议" in html  # the previous campaign is named in the trends
@@ -586,3 +589,346 @@ def _cli_report(out: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+# --------------------------------------------------------------------------- anonymity
+
+
+def test_keywords_need_k_distinct_responses_and_name_nobody() -> None:
+    names = rs.Blanker(rs.name_terms(["李娜", "王小明"], ["u1-S3", "A07", "7"]))
+    # a code or window number only as a whole word
+    assert names("u1-s3 与 u1-s30 在A07、7号、17号") == "  与 u1-s30 在 、 号、17号"
+    responses = [
+        # one citizen: comment, free text and bad-review note count once together
+        ["李娜态度很差，收红包", "红包！红包！", "李娜态度很差"],
+        ["李姐态度很差，小明也收红包"],
+        ["小李态度很差，u1-s3 也在窗口a07 玩手机"],
+        ["王小明态度很差，玩手机"],
+        ["", "  "],  # wrote nothing
+    ]
+    commenting, words = rs.response_keywords(responses, k=3, top=10, remove=names)
+    assert commenting == 4
+    # "红包" is in two responses (four texts): under k; "手机" in two: under k
+    assert words == [("很差", 4), ("态度", 4)]
+    everything = rs.response_keywords(responses, k=1, top=50, remove=names)[1]
+    said = {w for w, _ in everything}
+    assert {"红包", "手机"} <= said
+    for leak in ("李娜", "李姐", "小李", "小明", "王小明", "u1", "s3", "a07"):
+        assert not any(leak in w for w in said), leak
+    # a group of fewer than k commenting responses shows no keyword at all
+    assert rs.response_keywords(responses[:2], k=3) == (2, [])
+
+
+def test_fold_small_never_leaves_a_small_remainder() -> None:
+    counts = {"a": 10, "b": 4, "c": 1, "d": 5}
+    assert rs.fold_small(counts, k=3) == (["a", "d"], ["b", "c"])  # 1 alone: add b
+    assert rs.fold_small(counts, k=3, shown=lambda g: g != "a") == (["b", "d"], ["a", "c"])
+    assert rs.fold_small({"a": 2, "b": 1}, k=3) == ([], ["a", "b"])
+    assert rs.fold_small({"a": 3, "b": 3}, k=3) == (["a", "b"], [])
+
+
+async def _rated(campaign_id: int, window: int, unit: int, specs: list[dict[str, Any]]) -> None:
+    """Public ratings at one window: each spec has a level, and optionally comment,
+    remark (free-text item), bot (caught by the honeypot) and staff on duty."""
+    from pingyi.services.writer import BadReviewSpec, NewResponse, write_batch
+
+    batch = []
+    for i, spec in enumerate(specs):
+        at = _when(date(2026, 11, 2), i)
+        level = spec["level"]
+        answers: list[tuple[str, int | None, str]] = [("overall", level, ""), ("attitude", 3, "")]
+        if spec.get("remark"):
+            answers.append(("remarks", None, spec["remark"]))
+        bad = None
+        if level <= 2:
+            bad = BadReviewSpec(
+                unit_id=unit,
+                reason_category=spec.get("reason", "attitude"),
+                reason_text=spec.get("note", ""),
+                contact_due=at + timedelta(days=1),
+                rectify_due=at + timedelta(days=7),
+            )
+        batch.append(
+            NewResponse(
+                campaign_id=campaign_id,
+                role="public",
+                channel="qr",
+                answers=answers,
+                window_id=window,
+                ratee_id=spec.get("staff"),
+                device=f"d-{window}-{i}",
+                submitted_at=at,
+                duration_s=40.0 + i,
+                honeypot=bool(spec.get("bot")),
+                comment=spec.get("comment", ""),
+                bad_review=bad,
+            )
+        )
+    await write_batch(batch)
+
+
+def _row(html: str, cell: str) -> str:
+    found = re.search(rf'data-cell="{re.escape(cell)}">(.*?)</tr>', html, re.S)
+    assert found is not None, cell
+    return found.group(1)
+
+
+@pytest.mark.anyio
+async def test_comments_cases_and_hotspots_of_hidden_groups_stay_hidden(db: Any) -> None:
+    """One citizen at a unit whose public result is hidden, naming two colleagues: none
+    of it reaches the report; a shown unit's comments lose every name."""
+    from pingyi.db.tables import Flag, Staff
+    from pingyi.services import campaigns
+    from pingyi.services.cleaning_run import run_cleaning
+    from pingyi.services.white_paper import build_report
+
+    c = await open_public_campaign("K1", staff_per_unit=3)
+    w = c["windows"]
+    units = {r["code"]: r["unit"] for r in await Staff.select(Staff.code, Staff.unit)}
+    u1, u2 = units["u1-S1"], units["u2-S1"]
+    await Staff.update({Staff.name: "李娜"}).where(Staff.code == "u1-S1")
+    await Staff.update({Staff.name: "王小明"}).where(Staff.code == "u2-S2")
+    await _rated(
+        c["campaign_id"],
+        w["u1-W1"],
+        u1,
+        [
+            {"level": 1, "comment": "李娜态度很差，收红包", "remark": "红包", "note": "红包"},
+            {"level": 2, "comment": "李姐态度很差，摸鱼", "reason": "slow"},
+            {"level": 1, "comment": "小李态度很差，u1-S2 在摸鱼", "note": "01号窗口李娜"},
+            {"level": 2, "comment": "王小明和李娜态度很差"},
+            {"level": 4, "comment": "红包", "bot": True},  # excluded by the cleaning
+            {"level": 5, "comment": "摸鱼", "bot": True},  # excluded by the cleaning
+            {"level": 4},
+        ],
+    )
+    await _rated(
+        c["campaign_id"],
+        w["u2-W1"],
+        u2,
+        [{"level": 1, "comment": "李娜态度很差，一直玩手机", "remark": "王小明收了红包"}],
+    )
+    await _rated(c["campaign_id"], w["u2-W2"], u2, [{"level": 5}] * 4)
+    await campaigns.move("K1", "closed", "test")
+    await run_cleaning("K1", "test")
+    excluded = await Flag.select(Flag.response_id).where(
+        (Flag.reason == "BOT") & (Flag.action == "exclude")
+    )
+    assert len({f["response_id"] for f in excluded}) == 2
+
+    for lang in ("zh-CN", "en"):
+        html = await build_report("K1", lang=lang)
+        name_u2 = "社会保障" if lang == "zh-CN" else "社会保障 EN"
+        name_u1 = "不动产登记" if lang == "zh-CN" else "不动产登记 EN"
+        # u2-W1 has one rating: hidden (and u2-W2 with it), though u2 itself shows...
+        assert "hidden" not in _row(html, f"public-unit:{name_u2}")
+        assert "社会保障1号窗口" not in html
+        # ...and so are that citizen's words, case and window
+        kw2 = _row(html, f"keywords:{name_u2}")
+        assert "态度" not in kw2 and "手机" not in kw2 and "hidden" in kw2
+        cases = html[html.index('id="cases"') : html.index('id="reasons"')]
+        # u2's one case cannot stand alone, nor u1's four (total minus them is u2's):
+        # both go into "other units", whose reasons are 4 attitude and 1 slow: folded
+        assert "hidden" in _row(html, f"cases:{name_u2}")
+        assert "hidden" in _row(html, f"cases:{name_u1}")
+        assert '<td class="num">5</td>' in _row(html, "cases:other")
+        assert "(5)" in _row(html, "keywords:other") and "(1)" not in html
+        assert "社会保障1号窗口" not in cases and "不动产登记1号窗口" not in cases
+        # u1's comments: counted once per citizen, at least k citizens, nobody named
+        kw1 = _row(html, f"keywords:{name_u1}")
+        assert "态度 (4)" in kw1 and "很差 (4)" in kw1
+        assert "红包" not in kw1 and "摸鱼" not in kw1  # two valid citizens each
+        for leak in ("李娜", "李姐", "小李", "王小明", "小明", "u1-S2", "u1", "s2"):
+            assert leak not in kw1, leak
+        for word in ("李娜", "王小明", "红包", "手机"):
+            assert word not in html, word
+
+
+@pytest.mark.anyio
+async def test_case_total_hides_a_lone_case_of_a_hidden_unit(db: Any) -> None:
+    from pingyi.db.tables import Staff
+    from pingyi.services import campaigns
+    from pingyi.services.cleaning_run import run_cleaning
+    from pingyi.services.white_paper import build_report
+
+    c = await open_public_campaign("K2", staff_per_unit=3)
+    w = c["windows"]
+    units = {r["code"]: r["unit"] for r in await Staff.select(Staff.code, Staff.unit)}
+    await _rated(c["campaign_id"], w["u1-W1"], units["u1-S1"], [{"level": 5}] * 6)
+    lone = {"level": 1, "comment": "李娜态度很差，一直玩手机", "remark": "王小明收了红包"}
+    await _rated(c["campaign_id"], w["u2-W1"], units["u2-S1"], [lone])
+    await campaigns.move("K2", "closed", "test")
+    await run_cleaning("K2", "test")
+    html = await build_report("K2")
+    # u2 (one rating) is hidden, and u1 with it, its complement in the total
+    assert "hidden" in _row(html, "public-unit:社会保障")
+    for word in ("李娜", "王小明", "红包", "手机", "态度 ("):
+        assert word not in html, word
+    cases = html[html.index('id="cases"') : html.index('id="reasons"')]
+    # u1's 0 cases are shown; the total (1) would be u2's own: hidden
+    assert "差评工单 1 件" not in cases
+    total = re.search(r'<tr class="total"><td>全部单位</td>(.*?)</tr>', cases, re.S)
+    assert total is not None and "hidden" in total.group(1)
+    assert "社会保障1号窗口" not in cases
+
+
+@pytest.mark.anyio
+async def test_hidden_windows_give_no_keywords_and_no_hotspots(db: Any) -> None:
+    from pingyi.db.tables import Staff
+    from pingyi.services import campaigns
+    from pingyi.services.cleaning_run import run_cleaning
+    from pingyi.services.white_paper import build_report
+
+    c = await open_public_campaign("K3", staff_per_unit=3)
+    w = c["windows"]
+    units = {r["code"]: r["unit"] for r in await Staff.select(Staff.code, Staff.unit)}
+    u1, u2 = units["u1-S1"], units["u2-S1"]
+    await _rated(c["campaign_id"], w["u1-W1"], u1, [{"level": 5}] * 6)
+    bad = {"level": 1, "comment": "态度很差，推诿扯皮", "note": "推诿"}
+    # u2 has three ratings, so the unit shows, but two and one at its windows: hidden
+    await _rated(c["campaign_id"], w["u2-W1"], u2, [bad, bad])
+    await _rated(c["campaign_id"], w["u2-W2"], u2, [bad])
+    await campaigns.move("K3", "closed", "test")
+    await run_cleaning("K3", "test")
+    html = await build_report("K3")
+    assert "hidden" not in _row(html, "public-unit:社会保障")
+    kw = _row(html, "keywords:社会保障")
+    assert "推诿" not in kw and "态度 (" not in kw
+    assert '<td class="num">3</td>' in _row(html, "cases:社会保障")  # the unit: shown
+    cases = html[html.index('id="cases"') : html.index('id="reasons"')]
+    assert "社会保障1号窗口" not in cases and "社会保障2号窗口" not in cases
+    assert "服务态度差 (3)" in kw
+
+
+@pytest.mark.anyio
+async def test_trends_read_the_previous_campaigns_published_revision_only(db: Any) -> None:
+    from pingyi.db.tables import Campaign, Flag, Response, Staff
+    from pingyi.services import campaigns, scores
+    from pingyi.services.cleaning_run import run_cleaning
+    from pingyi.services.white_paper import build_report
+
+    c2 = await open_public_campaign("P2", staff_per_unit=3)
+    await Campaign.update({Campaign.series: "s"}).where(Campaign.code == "P2")
+    row = await Campaign.select().where(Campaign.code == "P2").first()
+    p1 = await campaigns.create_campaign(
+        campaigns.CampaignSpec(
+            code="P1",
+            name="上期评议",
+            series="s",
+            period_start=date(2026, 7, 1),
+            period_end=date(2026, 9, 30),
+            unit_codes=["u1", "u2"],
+            public_version=row["public_version"],
+            peer_version=row["peer_version"],
+        )
+    )
+    await campaigns.move("P1", "open", "test")
+    w = c2["windows"]
+    units = {r["code"]: r["unit"] for r in await Staff.select(Staff.code, Staff.unit)}
+    u1, u2 = units["u1-S1"], units["u2-S1"]
+    for cid, levels in ((p1, [5, 5, 5, 2]), (c2["campaign_id"], [5, 4, 4, 4])):
+        await _rated(cid, w["u1-W1"], u1, [{"level": lv} for lv in levels])
+        await _rated(cid, w["u2-W1"], u2, [{"level": lv} for lv in levels])
+    await campaigns.move("P1", "closed", "test")
+    await run_cleaning("P1", "test")
+    await campaigns.move("P2", "closed", "test")
+    await run_cleaning("P2", "test")
+
+    # P1 is cleaned but not published: none of its figures reach P2's report
+    html = await build_report("P2")
+    trends = html[html.index('id="trends"') : html.index('id="quality"')]
+    assert "尚未发布" in trends and "75.0%" not in trends and "不动产登记1号窗口" not in trends
+
+    await scores.publish("P1", "test")
+    # a later run of P1 (here: one more rating counted out at u1) is not published
+    await run_cleaning("P1", "test")
+    later = await Response.select(Response.id).where(
+        (Response.campaign == p1) & (Response.window == w["u1-W1"])
+    )
+    await Flag.insert(
+        Flag(
+            campaign=p1,
+            revision=2,
+            response_id=str(later[0]["id"]),
+            reason="OUTLIER",
+            action="exclude",
+            weight=0.0,
+        )
+    )
+    html = await build_report("P2")
+    trends = html[html.index('id="trends"') : html.index('id="quality"')]
+    assert "第 1 版" in trends
+    # published revision 1: u1 had 3 of 4 satisfied (75 %), not 2 of 3
+    assert "75.0%" in _row(html, "trend:不动产登记") and "66.7%" not in trends
+
+
+async def _peer_round(
+    campaign_id: int, members: dict[str, list[int]], quality: dict[int, int]
+) -> None:
+    raters_of = {}
+    for people in members.values():
+        raters_of.update({r: [m for m in people if m != r] for r in people})
+    await _peers(campaign_id, raters_of, quality)
+
+
+@pytest.mark.parametrize("moved", [True, False])
+@pytest.mark.anyio
+async def test_trends_do_not_compare_a_unit_whose_people_changed(db: Any, moved: bool) -> None:
+    """Someone moving from u1 to u2 between campaigns: comparing u1 (now without them)
+    with u1 before (with them, as frozen in the previous report) would give their
+    previous score away; u1 and u2 are then not compared."""
+    from pingyi.db.tables import Campaign, Staff
+    from pingyi.services import campaigns, scores
+    from pingyi.services.cleaning_run import run_cleaning
+    from pingyi.services.white_paper import build_report
+
+    c2 = await open_public_campaign("M2", staff_per_unit=5)
+    await Campaign.update({Campaign.series: "q"}).where(Campaign.code == "M2")
+    row = await Campaign.select().where(Campaign.code == "M2").first()
+    m1 = await campaigns.create_campaign(
+        campaigns.CampaignSpec(
+            code="M1",
+            name="prev",
+            series="q",
+            period_start=date(2026, 7, 1),
+            period_end=date(2026, 9, 30),
+            unit_codes=["u1", "u2"],
+            public_version=row["public_version"],
+            peer_version=row["peer_version"],
+        )
+    )
+    await campaigns.move("M1", "open", "test")
+    s = c2["staff"]
+    u1 = [s[f"u1-S{i}"] for i in range(5)]
+    u2 = [s[f"u2-S{i}"] for i in range(5)]
+    x = u1[4]
+    quality = dict(zip([*u1, *u2], [5, 4, 4, 3, 1, 3, 4, 5, 4, 2], strict=True))
+    await _peer_round(m1, {"u1": u1, "u2": u2}, quality)
+    await campaigns.move("M1", "closed", "test")
+    await run_cleaning("M1", "test")
+    await scores.publish("M1", "test")
+    if moved:  # X moves to u2 after M1 was published
+        u2_unit = (await Staff.select(Staff.unit).where(Staff.id == u2[0]).first())["unit"]
+        await Staff.update({Staff.unit: u2_unit}).where(Staff.id == x)
+        now = {"u1": u1[:4], "u2": [*u2, x]}
+    else:
+        now = {"u1": u1, "u2": u2}
+    await _peer_round(c2["campaign_id"], now, quality)
+    await campaigns.move("M2", "closed", "test")
+    await run_cleaning("M2", "test")
+    html = await build_report("M2")
+    english = await build_report("M2", lang="en")
+    for name in ("不动产登记", "社会保障"):
+        cells = _row(html, f"trend:{name}")
+        if moved:
+            assert "组成有变化，不作比较" in cells
+            assert 'class="num"' not in cells  # no figure of either campaign
+            assert "composition changed, not compared" in _row(english, f"trend:{name} EN")
+        else:
+            assert "组成有变化" not in cells
+            peer_delta = re.findall(r'<td class="num">([^<]*)</td>', cells)[6]
+            assert peer_delta not in ("—", "")  # same people: compared
+    # the whole organisation is the same people in both: compared either way
+    total = _row(html, "trend:全部单位")
+    assert "组成有变化" not in total
+    assert re.findall(r'<td class="num">([^<]*)</td>', total)[6] not in ("—", "")

@@ -107,13 +107,25 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
         "同一系列中没有更早的评议活动，无法比较。",
         "No earlier campaign in the same series; nothing to compare with.",
     ),
-    "report.previous_not_cleaned": (
-        "上期评议活动 {code} 尚未清洗，无法比较。",
-        "The previous campaign {code} has not been cleaned; nothing to compare with.",
+    "report.previous_not_published": (
+        "上期评议活动 {code} 尚未发布结果，不作比较。",
+        "The previous campaign {code} has not been published; nothing to compare with.",
     ),
     "report.previous": (
-        "上期：{name}（{code}，{start} — {end}），取其最新清洗版本。",
-        "Previous: {name} ({code}, {start} — {end}), its latest cleaning revision.",
+        "上期：{name}（{code}，{start} — {end}），取其最新发布的版本（第 {revision} 版）。",
+        "Previous: {name} ({code}, {start} — {end}), its latest published revision ({revision}).",
+    ),
+    "report.composition_changed": (
+        "组成有变化，不作比较",
+        "composition changed, not compared",
+    ),
+    "report.composition_help": (
+        "只有两期中构成该单位数字的人员（及窗口）完全相同时才作比较；人员调入、调出或"
+        "新增时显示“组成有变化，不作比较”，以免通过两期相减推算出个人结果。",
+        "A unit is compared only when exactly the same staff (and windows) make up its "
+        "figures in both campaigns; when someone moved, joined or left it reads "
+        "'composition changed, not compared', so that no one's result can be worked out "
+        "by subtracting the two.",
     ),
     "report.before": ("上期", "Before"),
     "report.now": ("本期", "Now"),
@@ -129,8 +141,8 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
         "least one); windows there in this campaign and the previous one are listed.",
     ),
     "report.last_unknown": (
-        "没有已清洗的上期结果，无法判断。",
-        "No cleaned previous campaign; cannot tell.",
+        "没有已发布的上期结果，无法判断。",
+        "No published previous campaign; cannot tell.",
     ),
     "report.rank_now": ("本期名次", "Rank now"),
     "report.rank_before": ("上期名次", "Rank before"),
@@ -179,12 +191,29 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
         "are in working days.",
     ),
     "report.hotspots": ("差评热点窗口", "Bad-review hotspots"),
+    "report.other_units": ("其他单位（合并）", "Other units (combined)"),
+    "report.cases_folded": ("数量过少或样本不足，已并入其他", "Too few; combined with others"),
+    "report.folded_reasons": ("其他原因（合并）", "Other reasons (combined)"),
+    "report.cases_k": (
+        "单位、窗口或原因的工单少于 {k} 件，或其群众评价被隐藏时，不单独列出，并入“其他”。",
+        "A unit, window or reason with fewer than {k} cases, or whose public results are "
+        "hidden, is not listed on its own but combined with others.",
+    ),
+    "report.keywords_k": (
+        "每份评价无论写了几处只计一次；关键词至少出现在 {k} 份评价中才列出，评语少于 {k} "
+        "份的单位不列关键词；工作人员姓名、工号与窗口号在统计前已删除。",
+        "Each rating counts once however many texts it has; a keyword shows only when at "
+        "least {k} ratings use it, and a unit with fewer than {k} commenting ratings "
+        "shows none; staff names, codes and window numbers are removed first.",
+    ),
     "report.reasons_help": (
         "原因取自群众选择的不满意原因；关键词由群众评语与差评说明经结巴（jieba）中文分词、"
-        "去除停用词后统计，数字为提到该词的评语条数。同事评语不参与统计。",
+        "去除停用词后统计，数字为提到该词的评价份数；清洗中不计的评价不参与统计。"
+        "同事评语不参与统计。",
         "Reasons are those citizens chose; keywords come from public comments and "
         "bad-review notes, segmented with jieba with stop words removed; the number is how "
-        "many comments mention the word. Peer comments are never used.",
+        "many ratings mention the word; ratings the cleaning left out are not used. Peer "
+        "comments are never used.",
     ),
     "report.top_reasons": ("主要原因", "Main reasons"),
     "report.comments": ("评语数", "Comments"),

@@ -538,3 +538,144 @@ def keyword_counts(
     for text in texts:
         counts.update(set(keywords(text, stopwords)))
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+
+
+# Honorifics and diminutives a citizen puts around a surname ("李姐", "小王", "张师傅"):
+# with a staff member's surname they name that person, so they go with the name.
+_BEFORE_SURNAME = ("小", "老", "阿")
+_AFTER_SURNAME = (
+    "姐",
+    "哥",
+    "师傅",
+    "老师",
+    "主任",
+    "科长",
+    "处长",
+    "局长",
+    "所长",
+    "经理",
+    "大姐",
+    "阿姨",
+    "同志",
+    "女士",
+    "先生",
+    "工",
+)
+
+
+_CJK_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,}$")
+
+
+def name_terms(names: Iterable[str], others: Iterable[str] = ()) -> list[str]:
+    """What to blank out of comments so that nobody is named: each staff name, its
+    given name (the name without its first character, and its last two characters,
+    for names of three or more characters), the surname with the usual honorifics and
+    diminutives; plus ``others`` as they are (staff codes, window numbers and names)."""
+    terms: set[str] = set()
+    for raw in names:
+        name = re.sub(r"\s+", "", raw or "")
+        if not name:
+            continue
+        terms.add(name)
+        if not _CJK_NAME.match(name):
+            continue
+        if len(name) >= 3:
+            terms.update({name[1:], name[-2:]})
+        surname = name[0]
+        terms.update(f"{p}{surname}" for p in _BEFORE_SURNAME)
+        terms.update(f"{surname}{s}" for s in _AFTER_SURNAME)
+    terms.update(t.strip() for t in others if t and t.strip())
+    return sorted((t for t in terms if t.isascii() or len(t) >= 2), key=lambda t: (-len(t), t))
+
+
+class Blanker:
+    """Blanks any of ``terms`` out of a text (longest first, case-insensitive); ASCII
+    terms (codes, window numbers) only as whole words. A set lookup per position and
+    term length, not one huge regular expression: there may be thousands of staff."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.terms = frozenset(t.lower() for t in terms if t)
+        self.lengths = sorted({len(t) for t in self.terms}, reverse=True)
+
+    def _whole_word(self, low: str, start: int, end: int) -> bool:
+        def word_char(c: str) -> bool:
+            return c.isascii() and c.isalnum()
+
+        return not (start > 0 and word_char(low[start - 1])) and not (
+            end < len(low) and word_char(low[end])
+        )
+
+    def __call__(self, text: str) -> str:
+        low = text.lower()
+        if len(low) != len(text):  # a few characters change length when lower-cased
+            low = text
+        out: list[str] = []
+        i, n = 0, len(text)
+        while i < n:
+            for length in self.lengths:
+                term = low[i : i + length]
+                if (
+                    len(term) == length
+                    and term in self.terms
+                    and (not term.isascii() or self._whole_word(low, i, i + length))
+                ):
+                    out.append(" ")
+                    i += length
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+
+def response_keywords(
+    responses: Iterable[Sequence[str]],
+    k: int,
+    top: int = 10,
+    remove: Callable[[str], str] | None = None,
+    stopwords: frozenset[str] = STOPWORDS,
+) -> tuple[int, list[tuple[str, int]]]:
+    """Keywords of a group's public responses, each response given as all its texts
+    (comment, free-text items, bad-review note): a word counts once per response
+    however often that citizen wrote it; a word shows only when at least ``k`` distinct
+    responses use it, and nothing shows for a group of fewer than ``k`` commenting
+    responses. ``remove`` (a :class:`Blanker`) blanks names out before
+    segmentation, so that no staff member is named. Returns (commenting responses,
+    the ``top`` keywords with their response counts, most frequent first)."""
+    counts: Counter[str] = Counter()
+    commenting = 0
+    for texts in responses:
+        words: set[str] = set()
+        said = False
+        for text in texts:
+            if not text or not text.strip():
+                continue
+            said = True
+            if remove is not None:
+                text = remove(text)
+            words.update(keywords(text, stopwords))
+        commenting += said
+        counts.update(words)
+    if commenting < k:
+        return commenting, []
+    kept = [(w, n) for w, n in counts.items() if n >= k]
+    return commenting, sorted(kept, key=lambda kv: (-kv[1], kv[0]))[:top]
+
+
+# --------------------------------------------------------------------------- folding
+
+
+def fold_small(
+    counts: Mapping[K, int], k: int, shown: Callable[[K], bool] | None = None
+) -> tuple[list[K], list[K]]:
+    """Split groups into those shown on their own and those folded into one "other"
+    group: a group is folded when ``shown`` says it is hidden elsewhere (e.g. by the
+    public tree) or when its count is under ``k``. While the folded groups together
+    count fewer than ``k`` (and more stay shown) the smallest shown group is folded
+    too, so that the "other" group, or the total minus the shown groups, never
+    reveals fewer than ``k``. Returns (shown, folded), each in the order of ``counts``."""
+    folded = {g for g, n in counts.items() if n < k or (shown is not None and not shown(g))}
+    rest = sorted((g for g in counts if g not in folded), key=lambda g: (counts[g], repr(g)))
+    while folded and sum(counts[g] for g in folded) < k and rest:
+        folded.add(rest.pop(0))
+    return [g for g in counts if g not in folded], [g for g in counts if g in folded]

@@ -116,17 +116,22 @@ async def campaign_by_id(campaign_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-async def move(code: str, target: str, actor: str) -> dict[str, Any]:
-    """Change state, or raise CampaignError saying why the move is not allowed."""
-    campaign = await get_campaign(code)
+def check_move(campaign: dict[str, Any], target: str) -> None:
+    """Raise CampaignError saying why the campaign cannot become `target` now."""
     if target not in MOVES:
         raise CampaignError(f"unknown state {target!r}")
     if campaign["state"] not in MOVES[target]:
         allowed_from = " or ".join(MOVES[target])
         raise CampaignError(
-            f"campaign {code} is {campaign['state']}; it can become {target} "
+            f"campaign {campaign['code']} is {campaign['state']}; it can become {target} "
             f"only from {allowed_from}"
         )
+
+
+async def move(code: str, target: str, actor: str) -> dict[str, Any]:
+    """Change state, or raise CampaignError saying why the move is not allowed."""
+    campaign = await get_campaign(code)
+    check_move(campaign, target)
     changes: dict[str, Any] = {"state": target}
     if target == "open":
         changes["opens_at"] = datetime.now(UTC)

@@ -18,7 +18,14 @@ from pingyi.cleaning.report import render_report
 from pingyi.db.tables import Answer, CleaningRun, Flag, Override, Response, Staff
 from pingyi.scoring import Policy
 from pingyi.services import audit
-from pingyi.services.campaigns import CampaignError, get_campaign, move, pseudonym, rater_key
+from pingyi.services.campaigns import (
+    CampaignError,
+    check_move,
+    get_campaign,
+    move,
+    pseudonym,
+    rater_key,
+)
 from pingyi.services.corrections import superseded_ids
 
 Progress = Callable[[str, float], None]
@@ -98,6 +105,7 @@ async def run_cleaning(
 ) -> dict[str, Any]:
     """Clean a closed (or already cleaned) campaign; returns the run's summary."""
     campaign = await get_campaign(campaign_code)
+    check_move(campaign, "cleaned")  # an open campaign is refused before any work
     key = await rater_key(campaign["id"])
     records, honeypot, off_hours, names = await _records(campaign["id"], key)
     overrides = [

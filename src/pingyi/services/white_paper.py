@@ -16,13 +16,19 @@ Data gathering (the database) is here; every computation is in
 ``pingyi.report_stats`` (pure). Anonymity: only reportable score rows enter any
 number, groups under ``k`` are suppressed together with their complement (see
 ``report_stats.suppress``), peer/superior/self comments are never read, and staff
-appear by code and name only next to public scores.
+appear by code and name only next to public scores. What hangs off the public tree
+follows it: comment keywords come only from counted responses in units and windows
+the tree shows, need ``k`` distinct responses, and have staff names, codes and window
+numbers blanked out first; bad-review cases, hotspots and reasons show only for shown
+groups with at least ``k`` cases (the rest folded, ``report_stats.fold_small``). The
+previous campaign enters the trends only through its latest published revision, and a
+unit whose people changed between the two is not compared.
 """
 
 from __future__ import annotations
 
+import json
 import math
-import uuid
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +51,7 @@ from pingyi.db.tables import (
     CleaningRun,
     Flag,
     Item,
+    Publication,
     Response,
     ServiceWindow,
     Staff,
@@ -114,8 +121,12 @@ class Facts:
     ratings: list[dict[str, Any]] = field(default_factory=list)  # public, with level
     flags: list[dict[str, Any]] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)
-    comments: list[tuple[int, str]] = field(default_factory=list)  # (unit id, public text)
+    # public texts by response id: the comment, free-text answers, the bad-review note
+    texts: dict[str, list[str]] = field(default_factory=dict)
     default_channel: int = 0
+    # previous campaign only: each rated staff member's unit and post category as they
+    # were at its publication (from the frozen snapshot), by staff code
+    staff_then: dict[str, dict[str, Any]] | None = None
 
 
 async def _campaign(code: str) -> dict[str, Any]:
@@ -138,9 +149,11 @@ async def _run(campaign_id: int, revision: int | None = None) -> dict[str, Any] 
     return dict(row) if row else None
 
 
-async def _public_ratings(campaign_id: int) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+async def _public_ratings(
+    campaign_id: int,
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Public responses (corrected ones replaced) with their overall level, and the
-    public free texts by unit. Peer, superior and self comments are never read."""
+    public free texts by response id. Peer, superior and self comments are never read."""
     replaced = await superseded_ids(campaign_id)
     responses = await Response.select(
         Response.id,
@@ -158,7 +171,8 @@ async def _public_ratings(campaign_id: int) -> tuple[list[dict[str, Any]], list[
             & (Answer.item == "overall")
         )
     }
-    ratings, comments = [], []
+    ratings: list[dict[str, Any]] = []
+    texts: dict[str, list[str]] = {}
     for r in responses:
         if r["id"] in replaced:
             continue
@@ -172,8 +186,8 @@ async def _public_ratings(campaign_id: int) -> tuple[list[dict[str, Any]], list[
                 "level": levels.get(r["id"]),
             }
         )
-        if r["comment"] and r["unit"] is not None and r["channel"] != rs.DEFAULT_CHANNEL:
-            comments.append((int(r["unit"]), str(r["comment"])))
+        if r["comment"] and r["channel"] != rs.DEFAULT_CHANNEL:
+            texts.setdefault(str(r["id"]), []).append(str(r["comment"]))
     # free-text items of the public questionnaire count as comments too
     campaign = await Campaign.select(Campaign.public_version).where(Campaign.id == campaign_id)
     version = campaign[0]["public_version"] if campaign else None
@@ -185,17 +199,17 @@ async def _public_ratings(campaign_id: int) -> tuple[list[dict[str, Any]], list[
             )
         ]
         if text_items:
-            unit_of = {uuid.UUID(r["id"]): r["unit"] for r in ratings}
+            kept = {r["id"] for r in ratings}
             for a in await Answer.select(Answer.response, Answer.value).where(
                 (Answer.response.campaign == campaign_id)
                 & (Answer.response.role == "public")
                 & Answer.item.is_in(text_items)
                 & (Answer.value != "")
             ):
-                unit = unit_of.get(a["response"])
-                if unit is not None:
-                    comments.append((int(unit), str(a["value"])))
-    return ratings, comments
+                rid = str(a["response"])
+                if rid in kept:
+                    texts.setdefault(rid, []).append(str(a["value"]))
+    return ratings, texts
 
 
 async def _facts(campaign: dict[str, Any], run: dict[str, Any], full: bool) -> Facts:
@@ -205,7 +219,7 @@ async def _facts(campaign: dict[str, Any], run: dict[str, Any], full: bool) -> F
             CampaignUnit.campaign == campaign["id"]
         )
     ]
-    ratings, comments = await _public_ratings(campaign["id"])
+    ratings, texts = await _public_ratings(campaign["id"])
     flags = list(
         await Flag.select(
             Flag.response_id, Flag.rater, Flag.reason, Flag.action, Flag.weight, Flag.overridden
@@ -213,9 +227,10 @@ async def _facts(campaign: dict[str, Any], run: dict[str, Any], full: bool) -> F
     )
     facts = Facts(campaign, run, units, ratings, flags)
     if full:
-        facts.comments = comments
+        facts.texts = texts
         facts.cases = list(
             await BadReviewCase.select(
+                BadReviewCase.response,
                 BadReviewCase.unit,
                 BadReviewCase.window,
                 BadReviewCase.reason_category,
@@ -229,7 +244,9 @@ async def _facts(campaign: dict[str, Any], run: dict[str, Any], full: bool) -> F
                 BadReviewCase.escalated,
             ).where(BadReviewCase.campaign == campaign["id"])
         )
-        facts.comments += [(c["unit"], c["reason_text"]) for c in facts.cases if c["reason_text"]]
+        for c in facts.cases:
+            if c["reason_text"]:
+                facts.texts.setdefault(str(c["response"]), []).append(str(c["reason_text"]))
         facts.default_channel = sum(1 for r in ratings if r["channel"] == rs.DEFAULT_CHANNEL)
     return facts
 
@@ -243,10 +260,39 @@ async def _previous(campaign: dict[str, Any]) -> tuple[dict[str, Any] | None, Fa
     previous = rs.previous_campaign(rows, campaign)
     if previous is None:
         return None, None
-    run = await _run(previous["id"])
+    # only what was published reaches the trends: the latest published revision, never
+    # a later (or an unpublished) cleaning run
+    publication = (
+        await Publication.select(Publication.revision, Publication.snapshot)
+        .where(Publication.campaign == previous["id"])
+        .order_by(Publication.revision, ascending=False)
+        .first()
+    )
+    if publication is None:
+        return dict(previous), None
+    run = await _run(previous["id"], int(publication["revision"]))
     if run is None:
         return dict(previous), None
-    return dict(previous), await _facts(dict(previous), run, full=False)
+    facts = await _facts(dict(previous), run, full=False)
+    facts.staff_then = _staff_then(publication["snapshot"])
+    return dict(previous), facts
+
+
+def _staff_then(snapshot: Any) -> dict[str, dict[str, Any]] | None:
+    """Unit code and post category of each staff member as frozen in a publication's
+    snapshot (``inputs.staff``), by staff code; None when the snapshot has none."""
+    try:
+        document = json.loads(snapshot) if isinstance(snapshot, str) else snapshot
+        staff = document["inputs"]["staff"]
+        return {
+            str(s["code"]): {
+                "unit_code": str(s.get("unit_code") or ""),
+                "post_category": s.get("post_category") or "",
+            }
+            for s in staff
+        }
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
 # --------------------------------------------------------------------------- composing
@@ -258,6 +304,8 @@ class Lookups:
     windows: dict[int, dict[str, Any]]
     staff: dict[str, dict[str, Any]]  # by code
     lang: str
+    # staff names and codes, window numbers and names: blanked out of comments
+    names: rs.Blanker | None = None
 
     def name(self, row: Mapping[str, Any] | None) -> str:
         if row is None:
@@ -299,6 +347,30 @@ def _staff_rows(scores: list[dict[str, Any]], look: Lookups) -> list[dict[str, A
                 "code": member["code"],
                 "name": member["name"],
                 "staff_id": member["id"],
+            }
+        )
+    return out
+
+
+def _staff_rows_then(
+    scores: list[dict[str, Any]], look: Lookups, facts: Facts
+) -> list[dict[str, Any]]:
+    """The previous campaign's staff score rows with each person in the unit (and post
+    category) they had at its publication; without a snapshot, today's."""
+    rows = _staff_rows(scores, look)
+    if facts.staff_then is None:
+        return rows
+    unit_by_code = {str(u.get("code")): uid for uid, u in look.units.items()}
+    out = []
+    for row in rows:
+        then = facts.staff_then.get(str(row["code"]))
+        if then is None or then["unit_code"] not in unit_by_code:
+            continue  # not in the published snapshot: in no figure of it
+        out.append(
+            {
+                **row,
+                "unit": unit_by_code[then["unit_code"]],
+                "post_category": then["post_category"] or row["post_category"],
             }
         )
     return out
@@ -517,21 +589,49 @@ def _compose(
             "score": _nan(r.get("score_100")),
         }
 
-    # ---- trends against the previous campaign
-    trends: dict[str, Any] = {"previous": previous, "cleaned": prev_facts is not None}
+    # ---- trends against the previous campaign (its latest published revision only)
+    trends: dict[str, Any] = {
+        "previous": previous,
+        "cleaned": prev_facts is not None,
+        "revision": prev_facts.run["revision"] if prev_facts is not None else None,
+    }
     last_twice: list[dict[str, Any]] = []
     if prev_facts is not None:
         p_view = _public_view(prev_facts, satisfied_min)
-        p_staff_rows = _staff_rows(list(prev_facts.run.get("scores") or []), look)
-        p_matrices = {
-            role: rs.role_matrix(p_staff_rows, role, int(prev_facts.campaign["k"]))
-            for role in ROLES
-        }
+        # The previous campaign's people are placed in the units they belonged to when
+        # it was published (its frozen snapshot), as its own frozen report placed them.
+        # Mitigation until per-ratee units are stored with every run: a unit is compared
+        # only when exactly the same staff (for role scores) and the same windows (for
+        # public satisfaction) make up its figures in both campaigns. Otherwise someone
+        # who moved, joined or left would be isolated by subtracting the two campaigns'
+        # figures (or this trend from the previous frozen report); such a unit reads
+        # "composition changed, not compared". Windows are placed by today's
+        # organisation in both campaigns (window moves are not stored).
+        p_staff_rows = _staff_rows_then(list(prev_facts.run.get("scores") or []), look, prev_facts)
+        p_k = int(prev_facts.campaign["k"])
+        p_matrices = {role: rs.role_matrix(p_staff_rows, role, p_k) for role in ROLES}
         matrices = {role: rs.role_matrix(staff_rows, role, k) for role in ROLES}
 
         def role_mean(m: Mapping[Any, rs.Cell], u: Hashable) -> float | None:
             cell = m.get((u, rs.TOTAL))
             return None if cell is None or cell.suppressed else cell.mean
+
+        def members(rows: list[dict[str, Any]], role: str, u: Hashable) -> frozenset[str]:
+            return frozenset(
+                str(r["code"])
+                for r in rows
+                if r["role"] == role
+                and r.get("reportable")
+                and not math.isnan(_nan(r.get("score_100")))
+                and (u == rs.TOTAL or r["unit"] == u)
+            )
+
+        def windows_of(v: PublicView, u: Hashable) -> frozenset[Any]:
+            return frozenset(
+                w
+                for w, st in v.by_window.items()
+                if st.n_used > 0 and (u == rs.TOTAL or v.unit_of_window.get(w) == u)
+            )
 
         trend_rows = []
         for u in [*units, rs.TOTAL]:
@@ -539,23 +639,32 @@ def _compose(
             row: dict[str, Any] = {
                 "total": u == rs.TOTAL,
                 "name": t("report.all_units") if u == rs.TOTAL else look.unit_name(u),
-                "sat_now": now_s.satisfaction if now_s else None,
-                "sat_prev": prev_s.satisfaction if prev_s else None,
+                "changed": False,
                 "roles": [],
             }
-            row["sat_delta"] = (
-                row["sat_now"] - row["sat_prev"]
-                if now_s is not None and prev_s is not None
-                else None
-            )
+            if now_s is not None and prev_s is not None:
+                row["changed"] |= windows_of(view, u) != windows_of(p_view, u)
+            row["sat_now"] = now_s.satisfaction if now_s else None
+            row["sat_prev"] = prev_s.satisfaction if prev_s else None
             for role in ROLES:
                 a, b = role_mean(matrices[role], u), role_mean(p_matrices[role], u)
-                row["roles"].append(
-                    {
-                        "now": a,
-                        "prev": b,
-                        "delta": a - b if a is not None and b is not None else None,
-                    }
+                if a is not None and b is not None:
+                    changed = prev_facts.staff_then is None or (
+                        members(staff_rows, role, u) != members(p_staff_rows, role, u)
+                    )
+                    row["changed"] |= changed
+                row["roles"].append({"now": a, "prev": b})
+            if row["changed"]:  # no figure of either campaign for this unit
+                row["sat_now"] = row["sat_prev"] = None
+                row["roles"] = [{"now": None, "prev": None} for _ in ROLES]
+            row["sat_delta"] = (
+                row["sat_now"] - row["sat_prev"]
+                if row["sat_now"] is not None and row["sat_prev"] is not None
+                else None
+            )
+            for r in row["roles"]:
+                r["delta"] = (
+                    r["now"] - r["prev"] if r["now"] is not None and r["prev"] is not None else None
                 )
             trend_rows.append(row)
         trends["rows"] = trend_rows
@@ -608,66 +717,135 @@ def _compose(
         ),
     }
 
-    # ---- bad reviews: hotspots and timeliness
+    # ---- bad reviews: hotspots and timeliness. A unit's or a window's cases show only
+    # for a group the public tree shows and when there are at least k of them; the
+    # others are folded into one "other units" row (itself at least k, see
+    # rs.fold_small), so that neither a row nor total minus rows points at a hidden
+    # group or a handful of citizens.
     cases_by_unit = rs.group_by(facts.cases, lambda c: c["unit"])
+    root_shown = view.unit_shown(rs.TOTAL) is not None
+    unit_counts = {u: len(cases_by_unit.get(u, [])) for u in units}
+    shown_case_units, folded_units = rs.fold_small(
+        {u: n for u, n in unit_counts.items() if n > 0 or view.unit_shown(u) is None},
+        k,
+        lambda u: root_shown and view.unit_shown(u) is not None,
+    )
     case_units: list[dict[str, Any]] = []
     for u in units:
-        stats = rs.case_timeliness(cases_by_unit.get(u, []), now)
-        public = view.unit_shown(u)  # a hidden group's size stays hidden too
+        public = view.unit_shown(u)
+        own = root_shown and (u in shown_case_units or (unit_counts[u] == 0 and public))
+        stats = rs.case_timeliness(cases_by_unit.get(u, []), now) if own else None
         case_units.append(
             {
                 "name": look.unit_name(u),
                 "stats": stats,
-                "per_100": stats.total / public.n * 100 if public and public.n else None,
+                "per_100": stats.total / public.n * 100
+                if stats is not None and public and public.n
+                else None,
             }
         )
-    case_total = rs.case_timeliness(facts.cases, now)
-    window_cases = Counter(c["window"] for c in facts.cases if c["window"] is not None)
+    folded_cases = [c for u in folded_units for c in cases_by_unit.get(u, [])]
+    case_other = (
+        rs.case_timeliness(folded_cases, now)
+        if root_shown and folded_units and len(folded_cases) >= k
+        else None
+    )
+    in_scope_cases = [c for u in units for c in cases_by_unit.get(u, [])]
+    # the total minus the rows shown is the folded part: shown only when that is 0 or
+    # at least k (fold_small folds until it is, unless everything is folded)
+    folded_n = len(folded_cases)
+    case_total = (
+        rs.case_timeliness(in_scope_cases, now)
+        if root_shown and (folded_n == 0 or folded_n >= k)
+        else None
+    )
+    hotspot_candidates: list[tuple[Any, int]] = []
+    for u in shown_case_units:
+        window_counts = Counter(c["window"] for c in cases_by_unit.get(u, []))
+        shown_windows, _ = rs.fold_small(
+            window_counts, k, lambda w: w is not None and view.window_shown(w)
+        )
+        hotspot_candidates += [(w, window_counts[w]) for w in shown_windows]
     hotspots = [
         {
             "unit": look.unit_name(look.windows.get(w, {}).get("unit")),
             "window": look.window_label(w),
             "cases": n,
-            "per_100": n / by_window[w].n * 100
-            if w in by_window and by_window[w].n and view.window_shown(w)
-            else None,
+            "per_100": n / by_window[w].n * 100 if w in by_window and by_window[w].n else None,
             "open": sum(1 for c in facts.cases if c["window"] == w and c["state"] != "closed"),
         }
-        for w, n in sorted(window_cases.items(), key=lambda kv: (-kv[1], str(kv[0])))[:TOP_N]
+        for w, n in sorted(hotspot_candidates, key=lambda kv: (-kv[1], str(kv[0])))[:TOP_N]
     ]
+    chart_rows = [(r["name"], r["stats"].total) for r in case_units if r["stats"] is not None]
+    if case_other is not None:
+        chart_rows.append((t("report.other_units"), case_other.total))
     cases_chart = (
         charts.bar_chart(
-            [r["name"] for r in case_units],
-            [float(r["stats"].total) for r in case_units],
+            [name for name, _ in chart_rows],
+            [float(n) for _, n in chart_rows],
             title=t("report.chart.cases"),
         )
-        if facts.cases
+        if facts.cases and chart_rows
         else ""
     )
 
-    # ---- reasons and keywords per unit
-    comments_by_unit: dict[int, list[str]] = {}
-    for unit_id, text in facts.comments:
-        comments_by_unit.setdefault(unit_id, []).append(text)
+    # ---- reasons (of the case rows shown) and keywords per unit
+    all_reasons: Counter[str] = Counter()
+    folded_label = t("report.folded_reasons")
+
+    def reason_list(cases: list[Mapping[str, Any]]) -> list[tuple[str, int]]:
+        """Categories with at least k cases; the rest together as one entry."""
+        counts = Counter(str(c["reason_category"] or "other") for c in cases)
+        shown, folded = rs.fold_small(counts, k)
+        out = [
+            (_label(t, "reason", r), counts[r])
+            for r in sorted(shown, key=lambda r: (-counts[r], r))
+        ]
+        if folded:
+            out.append((folded_label, sum(counts[r] for r in folded)))
+        all_reasons.update(dict(out))
+        return out
+
+    weights = rs.response_weights(facts.flags)
+    responses_by_unit: dict[Any, list[list[str]]] = {}
+    for r in facts.ratings:
+        texts = facts.texts.get(r["id"])
+        if not texts or r["channel"] == rs.DEFAULT_CHANNEL or r["level"] not in rs.LEVELS:
+            continue
+        if weights.get(r["id"], 1.0) <= 0 or r["unit"] not in units:
+            continue  # excluded by the cleaning, or outside the campaign
+        if view.unit_shown(r["unit"]) is None or not view.window_shown(r["window"]):
+            continue  # a group the public tree hides keeps its comments hidden too
+        responses_by_unit.setdefault(r["unit"], []).append(texts)
     reason_units = []
-    for u in units:
-        reasons = Counter(c["reason_category"] or "other" for c in cases_by_unit.get(u, []))
-        texts = comments_by_unit.get(u, [])
+    for u, case_row in zip(units, case_units, strict=True):
+        commenting, words = rs.response_keywords(
+            responses_by_unit.get(u, []), k, KEYWORDS_PER_UNIT, look.names
+        )
         reason_units.append(
             {
                 "name": look.unit_name(u),
-                "reasons": [
-                    (_label(t, "reason", r), n)
-                    for r, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-                ],
-                "comments": len(texts),
-                "keywords": rs.keyword_counts(texts, KEYWORDS_PER_UNIT),
+                "other": False,
+                "reasons": reason_list(cases_by_unit.get(u, []))
+                if case_row["stats"] is not None
+                else None,
+                "comments": commenting if view.unit_shown(u) is not None else None,
+                "keywords": words,
             }
         )
-    all_reasons = Counter(c["reason_category"] or "other" for c in facts.cases)
+    if case_other is not None:
+        reason_units.append(
+            {
+                "name": t("report.other_units"),
+                "other": True,
+                "reasons": reason_list(folded_cases),
+                "comments": None,
+                "keywords": [],
+            }
+        )
     reasons_chart = (
         charts.bar_chart(
-            [_label(t, "reason", r) for r, _ in all_reasons.most_common()],
+            [r for r, _ in all_reasons.most_common()],
             [float(n) for _, n in all_reasons.most_common()],
             title=t("report.chart.reasons"),
         )
@@ -707,6 +885,7 @@ def _compose(
         "quality": quality,
         "case_units": case_units,
         "case_total": case_total,
+        "case_other": case_other,
         "hotspots": hotspots,
         "cases_chart": cases_chart,
         "reason_units": reason_units,
@@ -744,16 +923,32 @@ async def build_report(
         )
     facts = await _facts(campaign, run, full=True)
     previous, prev_facts = await _previous(campaign)
+    staff = {
+        s["code"]: s
+        for s in await Staff.select(
+            Staff.id, Staff.code, Staff.name, Staff.unit, Staff.post_category
+        )
+    }
+    windows = {w["id"]: w for w in await ServiceWindow.select()}
     look = Lookups(
         units={u["id"]: u for u in await Unit.select()},
-        windows={w["id"]: w for w in await ServiceWindow.select()},
-        staff={
-            s["code"]: s
-            for s in await Staff.select(
-                Staff.id, Staff.code, Staff.name, Staff.unit, Staff.post_category
-            )
-        },
+        windows=windows,
+        staff=staff,
         lang="en" if lang.lower().startswith("en") else "zh-CN",
+        # every staff member ever on file, not only those rated: a comment may name anyone
+        names=rs.Blanker(
+            rs.name_terms(
+                [str(s["name"] or "") for s in staff.values()],
+                [
+                    *(str(code) for code in staff),
+                    *(
+                        str(w[key] or "")
+                        for w in windows.values()
+                        for key in ("code", "number", "name", "name_en")
+                    ),
+                ],
+            )
+        ),
     )
     context = _compose(facts, previous, prev_facts, look, now or datetime.now(UTC))
     template = _environment(get_settings().templates_dir).get_template(TEMPLATE)
