@@ -1,8 +1,8 @@
-"""The scoring feed from the database: freeze a campaign's inputs into a snapshot at
-publication, and serve the feed computed from the frozen snapshot (DESIGN.md 6).
-
-HR and staff only ever see published snapshots; the agency may preview the latest
-cleaning run before publishing it.
+"""The scoring feed from the database (DESIGN.md 6). Publishing freezes a campaign's
+inputs (a snapshot), the rows computed from them and the campaign report in one
+hashed document; HR and staff are served exactly that, whatever changes later in the
+data or the code, and an appeal recomputes the rows from the inputs to check them.
+The agency may preview the latest cleaning run before publishing it.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def campaign_policy(campaign: dict[str, Any]) -> Policy:
         raise ScoresError(f"the campaign's policy is not valid: {exc}") from exc
 
 
-async def _staff_in_scope(campaign_id: int, rated: set[str]) -> list[dict[str, Any]]:
+async def _staff_in_scope(
+    campaign_id: int, rated: set[str], windows: dict[int, str]
+) -> list[dict[str, Any]]:
     """Active staff of the units in scope, and anyone rated in the run even if they
     have since left or moved (their ratings are theirs)."""
     units = [
@@ -49,9 +51,6 @@ async def _staff_in_scope(campaign_id: int, rated: set[str]) -> list[dict[str, A
             CampaignUnit.campaign == campaign_id
         )
     ]
-    windows = {
-        w["id"]: w["code"] for w in await ServiceWindow.select(ServiceWindow.id, ServiceWindow.code)
-    }
     rows = await Staff.select(
         Staff.id,
         Staff.code,
@@ -62,7 +61,7 @@ async def _staff_in_scope(campaign_id: int, rated: set[str]) -> list[dict[str, A
         Staff.unit,
         Staff.unit.code.as_alias("unit_code"),
         Staff.unit.name.as_alias("unit_name"),
-    )
+    ).order_by(Staff.code)
     return [
         {
             "code": r["code"],
@@ -179,7 +178,7 @@ async def build_snapshot(campaign_code: str, revision: int | None = None) -> dic
         },
         "revision": int(run["revision"]),
         "policy": policy.to_json(),
-        "staff": sorted(await _staff_in_scope(campaign["id"], rated), key=lambda s: s["code"]),
+        "staff": await _staff_in_scope(campaign["id"], rated, windows),
         "scores": scores,
         "earlier_peer_n": await _earlier_peer_n(campaign["id"]),
         "previous": await _previous_below_standard(campaign),
