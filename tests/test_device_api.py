@@ -178,3 +178,80 @@ async def test_revoked_device_and_api_keys_are_refused(client: Any) -> None:
     assert (await client.get(feed, headers={"authorization": f"Bearer {key}"})).status_code == 409
     await revoke_api_key("hr-feed", "test")
     assert (await client.get(feed, headers={"authorization": f"Bearer {key}"})).status_code == 401
+
+
+async def test_a_device_rates_only_the_staff_of_its_own_window(client: Any) -> None:
+    """Issue 13 item 3: the device of u1-W1 cannot rate a staff member of another unit,
+    of another window of its unit, or who left; nothing is stored for a refusal."""
+    from pingyi.db.tables import Response, Staff
+
+    campaign = await open_public_campaign()
+    headers = await _device("u1-W1")
+    # u1-S1 is on duty at u1-W1; u1-S2 has no usual window (stands in within u1).
+    await Staff.update({Staff.window: campaign["windows"]["u1-W2"]}).where(Staff.code == "u1-S3")
+    await Staff.update({Staff.active: False}).where(Staff.code == "u1-S2")
+    refusals = {
+        "u2-S1": "not on duty at this device's window",  # another unit's window
+        "u2-S2": "not on duty at this device's window",  # another unit, no usual window
+        "u1-S3": "not on duty at this device's window",  # another window of the same unit
+        "u1-S2": "not on duty at this device's window",  # no longer active
+    }
+    for code, message in refusals.items():
+        refused = await client.post("/api/v1/ratings", json=_rating(staff=code), headers=headers)
+        assert refused.status_code == 422, (code, refused.text)
+        assert message in refused.json()["detail"] and refused.json()["field"] == "staff"
+        ticket = await client.post("/api/v1/tickets", json={"staff": code}, headers=headers)
+        assert ticket.status_code == 422, (code, ticket.text)
+    assert await Response.count() == 0
+
+    # The staff member on duty, and a colleague of the unit without a usual window.
+    await _make_floater("u1-S9")
+    for code in ("u1-S1", "u1-S9"):
+        stored = await client.post("/api/v1/ratings", json=_rating(staff=code), headers=headers)
+        assert stored.status_code == 201, (code, stored.text)
+    ratees = await Response.select(Response.ratee.code.as_alias("code")).order_by(Response.ratee)
+    assert sorted(r["code"] for r in ratees) == ["u1-S1", "u1-S9"]
+
+
+async def test_a_ticket_is_bound_to_the_window_and_staff_it_was_issued_for(client: Any) -> None:
+    from pingyi.db.tables import Response
+
+    await open_public_campaign()
+    ours, theirs = await _device("u1-W1"), await _device("u2-W1")
+    issued = await client.post("/api/v1/tickets", json={"staff": "u2-S1"}, headers=theirs)
+    assert issued.status_code == 201, issued.text
+    token = issued.json()["url"].rsplit("/", 1)[-1]
+    # The other window's ticket, posted by our device: refused, and nothing stored.
+    foreign = await client.post("/api/v1/ratings", json=_rating(ticket=token), headers=ours)
+    assert foreign.status_code == 422, foreign.text
+    assert "issued at another window" in foreign.json()["detail"]
+    assert await Response.count() == 0
+
+    mine = await client.post("/api/v1/tickets", json={"staff": "u1-S1"}, headers=ours)
+    my_token = mine.json()["url"].rsplit("/", 1)[-1]
+    # Our ticket, but naming a staff member it was not issued for.
+    await _make_floater("u1-S9")
+    wrong = await client.post(
+        "/api/v1/ratings", json=_rating(ticket=my_token, staff="u1-S9"), headers=ours
+    )
+    assert wrong.status_code == 422 and "another staff member" in wrong.json()["detail"]
+    # Our ticket without a staff code: the rating goes to the staff member it names.
+    right = await client.post("/api/v1/ratings", json=_rating(ticket=my_token), headers=ours)
+    assert right.status_code == 201, right.text
+    row = await Response.select(Response.ratee.code.as_alias("code"), Response.ticket).first()
+    assert row is not None and row["code"] == "u1-S1" and row["ticket"]
+    # The ticket issued at u2-W1 still rates there, once.
+    there = await client.post(
+        "/api/v1/ratings", json=_rating(window="u2-W1", ticket=token), headers=theirs
+    )
+    assert there.status_code == 201, there.text
+    assert await Response.count() == 2
+
+
+async def _make_floater(code: str) -> None:
+    from pingyi.db.tables import Staff
+    from pingyi.services.org import upsert_staff
+
+    row = await Staff.select(Staff.unit).where(Staff.code == "u1-S1").first()
+    assert row is not None
+    await upsert_staff(row["unit"], code, "替班员工", window_id=None)

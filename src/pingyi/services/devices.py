@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pingyi.db.tables import ApiKey, Device, ServiceWindow
+from pingyi.db.tables import ApiKey, Device, ServiceWindow, Staff
 from pingyi.security import new_token, token_hash
 from pingyi.services import audit
 
@@ -13,6 +13,44 @@ API_SCOPES = ("hr",)
 
 class CredentialError(ValueError):
     pass
+
+
+class NotAtThisWindow(ValueError):
+    """A device named a staff member or a ticket that does not belong to its window."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+async def staff_at_window(code: str | None, window_id: int) -> int | None:
+    """The id of the staff member a device's rating or ticket names, or None when it
+    names nobody.
+
+    A device speaks for its own window only: the staff member must be active and on
+    duty at that window (their usual window is this one), or have no usual window and
+    belong to the window's unit (they stand in at any window of their unit). Anyone
+    else, in particular a staff member of another unit, is refused."""
+    if not code:
+        return None
+    row = (
+        await Staff.select(Staff.id, Staff.unit, Staff.window, Staff.active)
+        .where(Staff.code == code)
+        .first()
+    )
+    if row is None:
+        raise NotAtThisWindow("staff", "unknown staff code")
+    window = (
+        await ServiceWindow.select(ServiceWindow.unit).where(ServiceWindow.id == window_id).first()
+    )
+    on_duty = row["window"] == window_id or (
+        row["window"] is None and window is not None and row["unit"] == window["unit"]
+    )
+    if not row["active"] or not on_duty:
+        raise NotAtThisWindow(
+            "staff", f"staff member {code!r} is not on duty at this device's window"
+        )
+    return int(row["id"])
 
 
 async def add_device(window_code: str, name: str = "", actor: str = "cli") -> str:

@@ -13,9 +13,8 @@ from litestar import Controller, Request, Response, post
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.params import JSONBody
 
-from pingyi.db.tables import Staff
 from pingyi.qr import qr_png, qr_svg
-from pingyi.services import tickets
+from pingyi.services import devices, tickets
 from pingyi.services.public_rating import RatingInput, build_response, validate
 from pingyi.web.state import limiter_of, reference_cache_of, settings_of, writer_of
 
@@ -83,13 +82,29 @@ async def _device(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return device
 
 
-async def _staff_id(code: str | None) -> int | None:
-    if not code:
-        return None
-    row = await Staff.select(Staff.id).where(Staff.code == code).first()
-    if row is None:
-        raise Unprocessable(detail="unknown staff code", extra={"field": "staff"})
-    return int(row["id"])
+async def _staff_id(code: str | None, window_id: int) -> int | None:
+    """The staff member named, who must be on duty at the device's own window."""
+    try:
+        return await devices.staff_at_window(code, window_id)
+    except devices.NotAtThisWindow as exc:
+        raise Unprocessable(detail=str(exc), extra={"field": exc.field}) from exc
+
+
+async def _ticket_of_window(token: str, window_id: int, staff_id: int | None) -> dict[str, Any]:
+    """The ticket a device posts with a rating: issued at this window, and for the
+    staff member the rating names (if both name one)."""
+    _, ticket = await tickets.lookup(token)
+    if ticket is None:
+        raise Unprocessable(detail="unknown ticket", extra={"field": "ticket"})
+    if ticket["window"] != window_id:
+        raise Unprocessable(
+            detail="this ticket was issued at another window", extra={"field": "ticket"}
+        )
+    if staff_id is not None and ticket["staff"] is not None and ticket["staff"] != staff_id:
+        raise Unprocessable(
+            detail="this ticket was issued for another staff member", extra={"field": "staff"}
+        )
+    return ticket
 
 
 class DeviceApi(Controller):
@@ -104,15 +119,20 @@ class DeviceApi(Controller):
     ) -> Response[RatingStored]:
         """Idempotent: the same `client_id` again answers 200 with the same id and
         stores nothing new. Answers are levels 1-5 keyed by item code; `overall` is
-        required."""
+        required. A rating is bound to the device's window: `staff` must be on duty
+        there (or, without a usual window, belong to its unit) and `ticket` must have
+        been issued there, for the same staff member; otherwise 422."""
         device = await _device(request)
         if data.window != device["window_code"]:
             raise Unprocessable(
                 detail="this device belongs to another window", extra={"field": "window"}
             )
-        staff_id = await _staff_id(data.staff)
-        cache = reference_cache_of(request)
         window_id = device["window"]
+        staff_id = await _staff_id(data.staff, window_id)
+        ticket = await _ticket_of_window(data.ticket, window_id, staff_id) if data.ticket else None
+        if staff_id is None and ticket is not None and ticket["staff"] is not None:
+            staff_id = int(ticket["staff"])  # the service the ticket was issued for
+        cache = reference_cache_of(request)
         campaign_id = await cache.open_campaign_for_window(window_id)
         ctx = await cache.window_context(campaign_id, window_id, staff_id) if campaign_id else None
         if ctx is None or not ctx.is_open:
@@ -141,12 +161,7 @@ class DeviceApi(Controller):
                 detail=f"{name}: {reason.rsplit('.', 1)[-1].replace('_', ' ')}",
                 extra={"field": f"answers.{name}"},
             )
-        ticket_hash = ""
-        if data.ticket:
-            _, ticket = await tickets.lookup(data.ticket)
-            if ticket is None or ticket["window"] != device["window"]:
-                raise Unprocessable(detail="unknown ticket", extra={"field": "ticket"})
-            ticket_hash = ticket["code"]
+        ticket_hash = ticket["code"] if ticket else ""
         new = build_response(
             ctx,
             rating,
@@ -174,7 +189,7 @@ class DeviceApi(Controller):
         """Returns the ticket URL and its QR code (SVG, and PNG as base64); the ticket
         expires after PINGYI_TICKET_TTL_HOURS (default 24) and can be rated once."""
         device = await _device(request)
-        staff_id = await _staff_id(data.staff if data else None)
+        staff_id = await _staff_id(data.staff if data else None, device["window"])
         try:
             issued = await tickets.issue(
                 device["window"], staff_id, settings_of(request).ticket_ttl_hours
