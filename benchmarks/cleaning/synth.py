@@ -71,6 +71,25 @@ def expected_rounded(mean: np.ndarray, sd: float) -> np.ndarray:
     return (probs * np.arange(1, 6)).sum(-1)
 
 
+def level_probabilities(mean: np.ndarray, sd: float) -> np.ndarray:
+    """P(clip(round(mean + N(0, sd)), 1, 5) = 1..5), one row per mean."""
+    mean = np.asarray(mean, dtype=float)[..., None]
+    below = norm.cdf((np.array([1.5, 2.5, 3.5, 4.5]) - mean) / sd)
+    return np.diff(np.concatenate([np.zeros_like(mean), below, np.ones_like(mean)], -1), axis=-1)
+
+
+def expected_public_composite(quality: np.ndarray) -> np.ndarray:
+    """Expected composite (item mean) of an honest public response, exactly.
+
+    40 % answer the counter device (overall only); 60 % the QR form, whose two further
+    items are round(overall + N(0, 0.7)).
+    """
+    levels = np.arange(1, 6, dtype=float)
+    follow = expected_rounded(levels, 0.7)  # E[extra item | overall = level]
+    per_level = 0.4 * levels + 0.6 * (levels + 2 * follow) / 3
+    return level_probabilities(quality, PUBLIC_SD) @ per_level
+
+
 def _round(x: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(x + 0.5), 1, 5)
 
@@ -184,8 +203,9 @@ def generate(
         kinds,
     )
 
-    # duplicates: resubmissions of 2% of honest responses, by ticket or same device
-    honest = np.flatnonzero(kinds == "")
+    # duplicates: resubmissions of 2% of honest responses, by ticket or the same phone
+    # (a counter device's fingerprint is every citizen's, so it cannot show a duplicate)
+    honest = np.flatnonzero((kinds == "") & ((ticket != "") | qr))
     src = rng.choice(honest, int(0.02 * n), replace=False)
     same_ticket = ticket[src] != ""
     b.add(
@@ -193,7 +213,7 @@ def generate(
         "public",
         "",
         staff[who[src]],
-        t[src] + rng.uniform(60, 1200, len(src)),
+        t[src] + rng.uniform(60, 600, len(src)),
         dur[src],
         np.where(same_ticket, "", device[src]),
         ticket[src],
@@ -365,7 +385,7 @@ def generate(
 
     # ----- truth ----------------------------------------------------------------------
     peer_truth = expected_rounded(quality, np.sqrt(RATER_SD**2 + RESPONSE_SD**2 + ITEM_SD**2))
-    public_truth = expected_rounded(public_quality, PUBLIC_SD)
+    public_truth = expected_public_composite(public_quality)
     truth: dict[tuple[str, str], float] = {}
     for i, name in enumerate(staff.tolist()):
         truth[(name, "public")] = float(public_truth[i])

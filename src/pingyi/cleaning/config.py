@@ -24,13 +24,14 @@ class OpeningHours:
 class ScreeningConfig:
     """Stage 1: response screening (duplicates, speeders, straight-lining, bots, ...)."""
 
-    duplicate_window_s: float = 1800.0  # same device on the same ratee within 30 min
+    duplicate_window_s: float = 600.0  # same fingerprint, ratee and answers within 10 min
     speeder_fraction: float = 0.25  # duration below this share of the role's median
     speeder_min_group: int = 20  # need this many durations in a role to know its median
     bot_min_duration_s: float = 1.0  # nobody reads and answers a form faster than this
     bot_seconds_per_item: float = 0.4  # ... or faster than this per item
     straightline_min_items: int = 5  # only forms with at least this many items
     straightline_rater_share: float = 0.5  # a known rater must straight-line this share
+    straightline_excess: float = 0.4  # ... this much more often than colleagues, same ratees
     straightline_fast_fraction: float = 0.5  # an unknown rater must also be this fast
     straightline_weight: float = 0.25  # a straight-lined form only tells the overall level
     off_hours_weight: float = 0.0  # no one is served when the hall is closed

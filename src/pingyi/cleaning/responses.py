@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,11 +65,12 @@ class ResponseTable:
     ticket: np.ndarray
     ticket_code: np.ndarray  # -1 none
     channel: np.ndarray
-    score: np.ndarray  # overall item if present, else mean of items
+    score: np.ndarray  # the questionnaire's composite: weighted mean of the rating items
     overall: np.ndarray  # NaN when there is no overall item
     n_items: np.ndarray
     item_sd: np.ndarray  # population sd of item scores within the form
     straight: np.ndarray  # bool: all items identical
+    answers_key: np.ndarray  # uint64 fingerprint of the (item, score) pairs: equal answers
     self_rated: np.ndarray  # bool: the rater pseudonym is the ratee (only right for role self)
     # answer rows, sorted by response then item
     answer_response: np.ndarray
@@ -78,8 +80,37 @@ class ResponseTable:
         return len(self.ids)
 
 
-def build_responses(ratings: Ratings) -> ResponseTable:
-    """Collapses answers into responses; raises on a repeated (response, item) answer."""
+# (role, item) -> weight of the item in the response's composite; absent pairs weigh 1
+ItemWeights = Mapping[tuple[str, str], float]
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads small integers over 64 bits (wrapping arithmetic)."""
+    x = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def composite_weights(ratings: Ratings, item_weights: ItemWeights | None) -> np.ndarray:
+    """Per answer row: its weight in the composite (DESIGN.md 5: the mean by default)."""
+    if not item_weights:
+        return np.ones(len(ratings))
+    role_code, roles = factorize(ratings.role)
+    item_code, items = factorize(ratings.item)
+    table = np.array(
+        [[float(item_weights.get((str(r), str(i)), 1.0)) for i in items.tolist()] for r in roles]
+    )
+    return table[role_code, item_code]
+
+
+def build_responses(ratings: Ratings, item_weights: ItemWeights | None = None) -> ResponseTable:
+    """Collapses answers into responses; raises on a repeated (response, item) answer.
+
+    A response's score is its composite: the weighted mean of its items, where
+    ``item_weights`` may weight items per role or zero them ("overall only"); a
+    response whose items all weigh zero falls back to the plain mean.
+    """
     resp_code, ids = factorize(ratings.response_id)
     item_code, _ = factorize(ratings.item)
     order = np.lexsort((item_code, resp_code))
@@ -110,7 +141,14 @@ def build_responses(ratings: Ratings) -> ResponseTable:
     overall = np.full(n, np.nan)
     is_overall = ratings.item[order] == OVERALL_ITEM
     overall[r_sorted[is_overall]] = score_rows[is_overall]
-    score = np.where(np.isnan(overall), mean, overall)
+    weights = composite_weights(ratings, item_weights)[order]
+    weight_sum = np.bincount(r_sorted, weights=weights, minlength=n)
+    weighted = np.bincount(r_sorted, weights=weights * score_rows, minlength=n)
+    score = np.where(weight_sum > 0, weighted / np.where(weight_sum > 0, weight_sum, 1), mean)
+    points = np.round(score_rows * 100).astype(np.int64)  # scores are 1..5, maybe fractional
+    signature = _mix64(i_sorted.astype(np.uint64) * np.uint64(1024) + points.astype(np.uint64))
+    answers_key = np.zeros(n, np.uint64)
+    np.add.at(answers_key, r_sorted, signature)
 
     rater = ratings.rater[first]
     ratee = ratings.ratee[first]
@@ -142,6 +180,7 @@ def build_responses(ratings: Ratings) -> ResponseTable:
         n_items=n_items,
         item_sd=item_sd,
         straight=(item_max - item_min) < 1e-9,
+        answers_key=answers_key,
         self_rated=(rater_code >= 0) & (person[np.maximum(rater_code, 0)] == ratee_code)
         if len(person)
         else np.zeros(n, bool),

@@ -14,7 +14,7 @@ import numpy as np
 from .config import CleaningConfig, OpeningHours
 from .ledger import Ledger
 from .responses import ResponseTable
-from .types import DEFAULT_CHANNEL
+from .types import DEFAULT_CHANNEL, DEVICE_CHANNEL
 
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
@@ -71,15 +71,32 @@ def flag_duplicates(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -
     dup[order[later]] = by_ticket[order[later]] = True
     first_of[order[later]] = order[run_first[later]]
 
-    # same device on the same ratee within a short window: keep the first
-    has = np.flatnonzero((table.device_code >= 0) & np.isfinite(table.t))
-    keys = (index[has], table.t[has], table.device_code[has], table.ratee_code[has])
+    # the same fingerprint, the same ratee and the same answers within minutes, with no
+    # distinct ticket: a resubmission. A fingerprint is a device or a hall's network,
+    # never a person, and a counter device's fingerprint is every citizen's: not used.
+    has = np.flatnonzero(
+        (table.device_code >= 0) & np.isfinite(table.t) & (table.channel != DEVICE_CHANNEL)
+    )
+    keys = (
+        index[has],
+        table.t[has],
+        table.answers_key[has],
+        table.ratee_code[has],
+        table.device_code[has],
+    )
     order = has[np.lexsort(keys)]
     prev, nxt = order[:-1], order[1:]
+    distinct_tickets = (
+        (table.ticket_code[nxt] >= 0)
+        & (table.ticket_code[prev] >= 0)
+        & (table.ticket_code[nxt] != table.ticket_code[prev])
+    )
     close = (
         (table.device_code[nxt] == table.device_code[prev])
         & (table.ratee_code[nxt] == table.ratee_code[prev])
+        & (table.answers_key[nxt] == table.answers_key[prev])
         & (table.t[nxt] - table.t[prev] <= cfg.screening.duplicate_window_s)
+        & ~distinct_tickets
     )
     prev, nxt = prev[close], nxt[close]
     new = ~dup[nxt]
@@ -92,7 +109,7 @@ def flag_duplicates(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -
     details = [
         f"票号 {table.ticket[i]} 已由回答 {table.ids[first_of[i]]} 评价过，同一次办理只计一次"
         if by_ticket[i]
-        else f"同一设备指纹 {gap[i] / 60:.1f} 分钟后再次评价同一对象"
+        else f"同一设备指纹 {gap[i] / 60:.1f} 分钟后对同一对象提交了完全相同的答案，且没有新的票号"
         f"（{window_min:.0f} 分钟内只计第一次，首次为回答 {table.ids[first_of[i]]}）"
         for i in idx.tolist()
     ]
@@ -128,9 +145,23 @@ def flag_straightlining(table: ResponseTable, cfg: CleaningConfig, ledger: Ledge
     rater_share = share[table.rater_code]
     rater_flat = np.append(flat, 0)[table.rater_code]
     rater_forms = np.append(forms, 0)[table.rater_code]
-    # one flat form says little; a rater who does it habitually, or a fast anonymous one
+    # what the rater's colleagues did for the same ratees: all-5 forms for a strong
+    # colleague are honest when the others give them too (a ceiling, not a habit)
+    ratee_forms = np.bincount(table.ratee_code[long_form], minlength=len(table.ratees))
+    ratee_flat = np.bincount(table.ratee_code[straight], minlength=len(table.ratees))
+    others = ratee_forms[table.ratee_code] - long_form
+    others_flat = ratee_flat[table.ratee_code] - straight
+    others_share = np.where(others > 0, others_flat / np.maximum(others, 1), 1.0)
+    expected = np.bincount(
+        table.rater_code[known & long_form],
+        weights=others_share[known & long_form],
+        minlength=n_raters,
+    ) / np.maximum(forms, 1)
+    rater_expected = np.append(expected, 1.0)[table.rater_code]
+    # one flat form says little; a rater who does it habitually where colleagues do not,
+    # or a fast anonymous one
     habitual = known & (rater_forms >= 2) & (rater_share >= c.straightline_rater_share)
-    habitual &= rater_flat >= 2
+    habitual &= (rater_flat >= 2) & (rater_share - rater_expected >= c.straightline_excess)
     medians = role_median_durations(table, c.speeder_min_group)
     median = np.array([medians.get(r, np.nan) for r in table.role.tolist()])
     fast = np.isfinite(table.duration) & (table.duration < c.straightline_fast_fraction * median)
@@ -140,7 +171,10 @@ def flag_straightlining(table: ResponseTable, cfg: CleaningConfig, ledger: Ledge
     for i in idx.tolist():
         head = f"全部 {table.n_items[i]} 题都答 {table.score[i]:g} 分"
         if habitual[i]:
-            details.append(f"{head}，该评价人 {rater_forms[i]} 份问卷中 {rater_flat[i]} 份如此")
+            details.append(
+                f"{head}，该评价人 {rater_forms[i]} 份问卷中 {rater_flat[i]} 份如此，"
+                f"而其他人对同样对象的问卷平均只有 {rater_expected[i]:.0%} 如此"
+            )
         else:
             details.append(f"{head}，且用时 {_fmt_s(table.duration[i])} 不到中位用时的一半")
     ledger.add_response_flags("STRAIGHTLINE", "downweight", idx, c.straightline_weight, details)
@@ -206,6 +240,22 @@ def _window_counts(key: np.ndarray, t: np.ndarray, half: float) -> tuple[np.ndar
     return np.searchsorted(x, x - half, side="left"), np.searchsorted(x, x + half, side="right")
 
 
+def source_codes(table: ResponseTable) -> np.ndarray:
+    """Who a rating evidently came from, or -1 when every rating is its own source.
+
+    A ticket is one service, so one source; a phone's fingerprint may stand for one
+    source when there is no ticket. A counter device's fingerprint is every citizen's
+    at that window, so it tells nothing.
+    """
+    n_devices = int(table.device_code.max()) + 1 if len(table) else 0
+    phone = (table.device_code >= 0) & (table.channel != DEVICE_CHANNEL)
+    return np.where(
+        table.ticket_code >= 0,
+        n_devices + table.ticket_code,
+        np.where(phone, table.device_code, -1),
+    )
+
+
 def flag_bursts(
     table: ResponseTable,
     cfg: CleaningConfig,
@@ -239,8 +289,8 @@ def flag_bursts(
         key, t = table.ratee_code[order], table.t[order]
         lo, hi = _window_counts(key, t, half)
         count = hi - lo
-        # ratings per device in the window: devices repeat within a burst
-        dev = table.device_code[order]
+        # ratings per source in the window: sources repeat within a burst
+        dev = source_codes(table)[order]
         dev_key = np.where(dev >= 0, key * (int(dev.max()) + 2 if len(dev) else 1) + dev, -1)
         dorder = np.lexsort((t, dev_key))
         dlo, dhi = _window_counts(dev_key[dorder], t[dorder], half)

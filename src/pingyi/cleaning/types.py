@@ -43,6 +43,7 @@ COLUMNS = (
 STRING_COLUMNS = ("response_id", "role", "rater", "ratee", "item", "device", "ticket", "channel")
 OVERALL_ITEM = "overall"
 DEFAULT_CHANNEL = "default"  # a platform's automatic default rating; never counted in public
+DEVICE_CHANNEL = "device"  # a window's counter device: one fingerprint for every citizen
 
 # Naive timestamps are read as China Standard Time unless told otherwise.
 DEFAULT_UTC_OFFSET_HOURS = 8.0
