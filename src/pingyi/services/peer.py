@@ -364,8 +364,9 @@ async def _save_draft(invitation_id: int, values: dict[str, str]) -> None:
         await InvitationDraft.insert(InvitationDraft(invitation=invitation_id, answers=clean))
 
 
-async def response_rates(campaign_code: str) -> list[dict[str, Any]]:
-    """Counts only, per unit and role: assigned pairs and submitted responses."""
+async def response_rates(campaign_code: str, only_unit: int | None = None) -> list[dict[str, Any]]:
+    """Counts only, per unit and role: assigned pairs and submitted responses; with
+    `only_unit`, that unit's rows alone."""
     campaign = await get_campaign(campaign_code)
     assigned = await Assignment.select(
         Assignment.role, Assignment.ratee.unit.as_alias("unit")
@@ -373,6 +374,9 @@ async def response_rates(campaign_code: str) -> list[dict[str, Any]]:
     answered = await Response.select(Response.role, Response.ratee.unit.as_alias("unit")).where(
         (Response.campaign == campaign["id"]) & Response.role.is_in(list(ROLE_ORDER))
     )
+    if only_unit is not None:
+        assigned = [r for r in assigned if r["unit"] == only_unit]
+        answered = [r for r in answered if r["unit"] == only_unit]
     units = {u["id"]: u["name"] for u in await Unit.select(Unit.id, Unit.name)}
     counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     for row in assigned:

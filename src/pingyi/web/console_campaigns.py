@@ -12,7 +12,7 @@ from litestar.response import Redirect, Response, Template
 
 from pingyi import charts
 from pingyi.cleaning import REASON_EXPLANATIONS, REASONS
-from pingyi.db.tables import Campaign, CleaningRun, Flag, ServiceWindow
+from pingyi.db.tables import Campaign, CampaignUnit, CleaningRun, Flag, ServiceWindow
 from pingyi.qr import qr_png, qr_svg
 from pingyi.services import campaigns as campaign_service
 from pingyi.services import cleaning_run, monitoring, peer
@@ -34,6 +34,25 @@ async def _campaign(code: str) -> dict[str, Any]:
         return await campaign_service.get_campaign(code)
     except campaign_service.CampaignError as exc:
         raise NotFoundException(str(exc)) from exc
+
+
+def leader_unit(request: Request[Any, Any, Any]) -> int | None:
+    """The unit a unit leader's views are limited to (-1, nothing, for a leader
+    without one); None for the roles that see every unit."""
+    user = current_user(request) or {}
+    if user.get("role") != "unit_leader":
+        return None
+    return int(user.get("unit_id") or -1)
+
+
+async def campaign_in_view(request: Request[Any, Any, Any], code: str) -> dict[str, Any]:
+    """The campaign, if the signed-in user may look at it: a unit leader sees only
+    the campaigns that cover their unit (others are 404, as if absent)."""
+    campaign = await _campaign(code)
+    unit = leader_unit(request)
+    if unit is not None and unit not in await campaign_service.units_in_scope(campaign["id"]):
+        raise NotFoundException("no such campaign")
+    return campaign
 
 
 async def campaign_windows(campaign_id: int) -> list[dict[str, Any]]:
@@ -66,16 +85,23 @@ def window_sheets(campaign: dict[str, Any], windows: list[dict[str, Any]]) -> li
 
 @get("/admin/campaigns", opt={"permission": "campaign.monitor"})
 async def campaign_list(request: Request[Any, Any, Any]) -> Template:
-    rows = await Campaign.select(
+    query = Campaign.select(
         Campaign.code, Campaign.name, Campaign.state, Campaign.period_start, Campaign.period_end
     ).order_by(Campaign.period_start, ascending=False)
-    return render(request, "admin/campaigns.html", campaigns=rows)
+    unit = leader_unit(request)
+    if unit is not None:
+        covering = await CampaignUnit.select(CampaignUnit.campaign).where(CampaignUnit.unit == unit)
+        query = query.where(Campaign.id.is_in([r["campaign"] for r in covering] or [0]))
+    return render(request, "admin/campaigns.html", campaigns=await query)
 
 
 @get("/admin/campaigns/{code:str}", opt={"permission": "campaign.monitor"})
 async def campaign_detail(request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
-    campaign = await _campaign(code)
-    stats = await monitoring.dashboard(campaign["id"])
+    """The dashboard; a unit leader's shows their own unit's windows, cases and
+    response rates only (permissions.py: own unit only)."""
+    campaign = await campaign_in_view(request, code)
+    unit = leader_unit(request)
+    stats = await monitoring.dashboard(campaign["id"], only_unit=unit)
     per_day_chart = (
         charts.bar_chart(
             [d for d, _ in stats["per_day"][-31:]],
@@ -85,8 +111,9 @@ async def campaign_detail(request: Request[Any, Any, Any], code: FromPath[str]) 
         if stats["per_day"]
         else ""
     )
-    rates = await peer.response_rates(code)
-    windows = await campaign_windows(campaign["id"])
+    rates = await peer.response_rates(code, only_unit=unit)
+    # the QR codes of every window: the agency's section of the page only
+    windows = await campaign_windows(campaign["id"]) if unit is None else []
     return render(
         request,
         "admin/campaign.html",

@@ -12,7 +12,7 @@ from litestar.response import Response, Template
 
 from pingyi.i18n import translate
 from pingyi.services import indicators
-from pingyi.web.console_campaigns import _campaign
+from pingyi.web.console_campaigns import campaign_in_view
 from pingyi.web.guards import current_user
 from pingyi.web.rendering import attachment, render, request_language
 
@@ -32,7 +32,7 @@ def _date(request: Request[Any, Any, Any], name: str) -> date | None:
 
 
 async def _report(request: Request[Any, Any, Any], code: str) -> tuple[Any, ...]:
-    campaign = await _campaign(code)
+    campaign = await campaign_in_view(request, code)
     start, end = _date(request, "from"), _date(request, "to")
     if start and end and end < start:
         lang = request_language(request)
