@@ -25,6 +25,9 @@ from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "live-server-secret-" + "s" * 40
+# How long a server may take to start: generous, since the waits below return as soon
+# as it answers, and a busy machine (two cores, other work running) starts slowly.
+READY_TIMEOUT_S = 180.0
 
 
 def free_port() -> int:
@@ -118,7 +121,7 @@ class LiveServer:
             start_new_session=True,
         )
 
-    def wait_listening(self, timeout: float = 60) -> None:
+    def wait_listening(self, timeout: float = READY_TIMEOUT_S) -> None:
         """Until the port answers at all (200 or 503 from /healthz)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -131,7 +134,7 @@ class LiveServer:
                 time.sleep(0.1)
         raise AssertionError(f"server did not listen within {timeout} s:\n{self.log()}")
 
-    def wait_healthy(self, timeout: float = 60) -> None:
+    def wait_healthy(self, timeout: float = READY_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
         self.wait_listening(timeout)
         while time.monotonic() < deadline:

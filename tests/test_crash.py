@@ -27,7 +27,14 @@ import httpx
 import pytest
 
 from conftest import WORKER
-from live_server import LiveServer, PrivateCluster, postgres_bin, seed, server_env
+from live_server import (
+    READY_TIMEOUT_S,
+    LiveServer,
+    PrivateCluster,
+    postgres_bin,
+    seed,
+    server_env,
+)
 
 
 class Stream:
@@ -84,7 +91,9 @@ class Stream:
             elif response.status_code == 503:
                 await asyncio.sleep(0.05)
 
-    def wait_for(self, acks: int, timeout: float = 60) -> None:
+    def wait_for(self, acks: int, timeout: float = READY_TIMEOUT_S) -> None:
+        """Until `acks` submissions are acknowledged: a generous deadline, not a speed
+        target (a busy machine is slow)."""
         deadline = time.monotonic() + timeout
         while len(self.acked) < acks:
             assert time.monotonic() < deadline, f"only {len(self.acked)} acknowledged"
@@ -207,7 +216,7 @@ def test_postgres_going_away_is_503_and_the_service_recovers(
         private_cluster.stop("fast")  # terminates every connection, refuses new ones
         stopped_at = time.monotonic()
         acked_before_stop = list(stream.acked)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + READY_TIMEOUT_S
         while not [s for t, s, _ in stream.statuses if t > stopped_at and s == 503]:
             assert time.monotonic() < deadline, "no 503 while the database was down"
             time.sleep(0.05)
@@ -215,13 +224,12 @@ def test_postgres_going_away_is_503_and_the_service_recovers(
         private_cluster.start()
         restarted_at = time.monotonic()
         try:
-            stream.wait_for(len(stream.acked) + 50, timeout=60)
+            stream.wait_for(len(stream.acked) + 50)
         except AssertionError:
             after = [s for t, s, _ in stream.statuses if t > restarted_at]
             raise AssertionError(
                 f"no recovery: statuses after restart {after[:20]}..{after[-20:]}\n{server.log()}"
             ) from None
-        recovered_at = next(t for t, s, _ in stream.statuses if t > restarted_at and s == 201)
     finally:
         stream.stop()
         server.stop()
@@ -230,7 +238,6 @@ def test_postgres_going_away_is_503_and_the_service_recovers(
     assert {s for s, _ in during} <= {201, 503}, ({s for s, _ in during}, server.log())
     assert all(h.get("retry-after", "").isdigit() for s, h in during if s == 503)
     assert not [s for _, s, _ in stream.statuses if s >= 500 and s != 503], server.log()
-    assert recovered_at - restarted_at < 60
     rows = asyncio.run(_pg_rows(url))
     _check_stored(rows, stream.acked)
     assert set(acked_before_stop) <= {r[0] for r in rows}

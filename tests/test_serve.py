@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ENGINE
+from live_server import READY_TIMEOUT_S
 
 
 def _free_port() -> int:
@@ -24,29 +25,42 @@ def _free_port() -> int:
 
 def _get(url: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (local URL)
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (local URL)
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
 
 
 def _serve(env: dict[str, str], cwd: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`pingyi serve` as typed, once it answers on its port: no fixed start-up time, a
+    generous deadline (a busy machine starts it slowly), its log when it fails."""
     port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "pingyi.cli", "serve", "--port", str(port), *extra],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = cwd / f"serve-{port}.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pingyi.cli", "serve", "--port", str(port), *extra],
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        if server.poll() is not None:
+            raise AssertionError(f"pingyi serve exited:\n{log_path.read_text()[-3000:]}")
         try:
             _get(base + "/healthz")
-            break
+            return server, base
         except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                server.wait()
+                raise AssertionError(
+                    f"pingyi serve did not listen within {READY_TIMEOUT_S} s:\n"
+                    + log_path.read_text()[-3000:]
+                ) from None
             time.sleep(0.1)
-    return server, base
 
 
 @pytest.mark.skipif(ENGINE != "sqlite", reason="runs once, on the README's SQLite default")
