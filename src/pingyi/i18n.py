@@ -45,6 +45,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Too many submissions. Please try again in {seconds} seconds; "
         "your rating has not been saved yet.",
     ),
+    "error.too_large": (
+        "提交的内容过大（此处最多 {kib} KB），未予保存。",
+        "Too much was sent (at most {kib} KB here); nothing was saved.",
+    ),
+    "error.too_many_fields": (
+        "提交的字段过多（此处最多 {n} 项），未予保存。",
+        "Too many fields were sent (at most {n} here); nothing was saved.",
+    ),
+    "error.too_deep": (
+        "提交的数据嵌套层级过深，未予保存。",
+        "The data sent is nested too deeply; nothing was saved.",
+    ),
+    "error.control_characters": (
+        "输入中含有不可见的控制字符（例如 NUL），请删除后重新提交。未予保存。",
+        "The input contains invisible control characters (such as NUL). "
+        "Remove them and send it again; nothing was saved.",
+    ),
     "home.title": ("工作台", "Dashboard"),
     "nav.campaigns": ("评议活动", "Campaigns"),
     "nav.org": ("组织机构", "Organisation"),

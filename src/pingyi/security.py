@@ -51,6 +51,8 @@ def sign(key: bytes, payload: str, length: int = 16) -> str:
 
 def unsign(key: bytes, signed: str, length: int = 16) -> str | None:
     """The payload when the signature is right, else None (never raises)."""
+    if not signed.isascii():  # compare_digest raises on non-ASCII text
+        return None
     payload, _, _ = signed.rpartition(".")
     if not payload:
         return None

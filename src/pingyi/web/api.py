@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn, cast
 
 import msgspec
 from litestar import Controller, Request, Response, post
+from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 
 from pingyi.qr import qr_png, qr_svg
@@ -107,9 +109,20 @@ async def _ticket_of_window(token: str, window_id: int, staff_id: int | None) ->
     return ticket
 
 
+async def _authenticated(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """The device key is checked before the body is read: a request without a valid
+    key costs no parsing at all."""
+    await _device(cast("Request[Any, Any, Any]", connection))
+
+
 class DeviceApi(Controller):
     path = "/api/v1"
     tags = ("devices",)
+    guards = [_authenticated]  # noqa: RUF012 (litestar reads class attributes)
+    # A rating is a few hundred bytes, two levels deep.
+    opt = {"max_body": 16 * 1024, "max_depth": 4}  # noqa: RUF012
 
     @post(
         "/ratings", summary="Store a rating from a window device", responses=None, status_code=201

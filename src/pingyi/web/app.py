@@ -10,6 +10,7 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
+from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -33,16 +34,18 @@ from pingyi.web.citizen import CitizenController
 from pingyi.web.console_campaigns import CAMPAIGN_HANDLERS
 from pingyi.web.console_cases import CASE_HANDLERS
 from pingyi.web.console_indicators import INDICATOR_HANDLERS
-from pingyi.web.console_org import ORG_HANDLERS
+from pingyi.web.console_org import MAX_UPLOAD, ORG_HANDLERS
 from pingyi.web.console_org_edit import ORG_EDIT_HANDLERS
 from pingyi.web.console_report import REPORT_HANDLERS
 from pingyi.web.console_schedule import SCHEDULE_HANDLERS
 from pingyi.web.console_scores import SCORE_HANDLERS
 from pingyi.web.console_setup import SETUP_HANDLERS
+from pingyi.web.csrf import SafeCSRFMiddleware
 from pingyi.web.errors import handle_http, handle_unexpected
 from pingyi.web.guards import require_permission
-from pingyi.web.headers import security_headers_middleware
+from pingyi.web.headers import security_headers
 from pingyi.web.health import healthz
+from pingyi.web.limits import input_limits_middleware
 from pingyi.web.peer import PeerController
 from pingyi.web.sessions import RotatingSessionConfig
 
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *SCORE_HANDLERS,
         ],
         guards=[require_permission],
+        include_in_schema=False,  # the published schema is the /api/ routes only
     )
     app = Litestar(
         route_handlers=[
@@ -125,14 +129,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         lifespan=[lifespan],
-        middleware=[security_headers_middleware, _session_config(settings).middleware],
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_secure=settings.cookie_secure,
-            cookie_httponly=True,
-            cookie_samesite="strict",
-            exclude=CSRF_EXEMPT,
-        ),
+        # The first is the outermost: bodies are checked (size, fields, depth, control
+        # characters) before the CSRF check or a handler parses them.
+        middleware=[
+            security_headers(settings.production),
+            input_limits_middleware,
+            _session_config(settings).middleware,
+            DefineMiddleware(
+                SafeCSRFMiddleware,
+                config=CSRFConfig(
+                    secret=settings.secret_key,
+                    cookie_secure=settings.cookie_secure,
+                    cookie_httponly=True,
+                    cookie_samesite="strict",
+                    exclude=CSRF_EXEMPT,
+                ),
+            ),
+        ],
+        # The largest body any route takes (an organisation import); routes set less.
+        request_max_body_size=MAX_UPLOAD,
+        multipart_form_part_limit=50,
         stores={"sessions": _session_store(settings)},
         template_config=TemplateConfig(
             directory=settings.templates_dir, engine=JinjaTemplateEngine

@@ -25,6 +25,8 @@ def _safe_next(target: str | None) -> str:
 
 class AuthController(Controller):
     path = ""
+    include_in_schema = False
+    opt = {"max_body": 8 * 1024, "max_fields": 20}  # noqa: RUF012
 
     @get("/login", sync_to_thread=False)
     def login_page(

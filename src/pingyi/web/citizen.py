@@ -168,6 +168,8 @@ async def _submit(
 class CitizenController(Controller):
     path = ""
     include_in_schema = False
+    # A rating form is a few KB: every item, a comment, a reason, a contact.
+    opt = {"max_body": 64 * 1024, "max_fields": 200}  # noqa: RUF012
 
     @get("/r/{ref:str}")
     async def window_page(self, request: Request[Any, Any, Any], ref: FromPath[str]) -> Template:
@@ -225,7 +227,7 @@ class CitizenController(Controller):
             request, data, ticket["campaign"], ticket["window"], ticket["code"], f"/t/{token}"
         )
 
-    @post("/p", status_code=200)
+    @post("/p", status_code=200, opt={"max_body": 8 * 1024, "max_fields": 10})
     async def pressure_report(self, request: Request[Any, Any, Any], data: Form) -> Template:
         resolved = resolve_pressure(str(data.get("token") or ""))
         if resolved is None:

@@ -49,7 +49,11 @@ async def org_template() -> Response[bytes]:
     )
 
 
-@post("/admin/org/import", opt={"permission": "org.manage"}, request_max_body_size=MAX_UPLOAD)
+@post(
+    "/admin/org/import",
+    opt={"permission": "org.manage", "max_body": MAX_UPLOAD},
+    request_max_body_size=MAX_UPLOAD,
+)
 async def org_import(
     request: Request[Any, Any, Any],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],

@@ -21,7 +21,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVI
 
 from pingyi.i18n import translate
 from pingyi.logs import redact
-from pingyi.web.headers import HEADERS as SECURITY_HEADERS
+from pingyi.web.headers import headers_for
+from pingyi.web.limits import InputRefused
 from pingyi.web.rendering import render, request_language
 
 log = logging.getLogger("pingyi.web")
@@ -75,7 +76,9 @@ def _respond(
 ) -> Response[Any]:
     # A path no route matches is answered before any middleware runs: the security
     # headers are set here too, so every error carries them.
-    headers = {**SECURITY_HEADERS, **(headers or {})}
+    settings = getattr(request.app.state, "settings", None)
+    production = bool(settings is not None and settings.production)
+    headers = {**headers_for(production), **(headers or {})}
     if _is_api(request):
         return Response(
             {"status_code": status, "detail": message, **(extra or {})},
@@ -96,6 +99,8 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         from litestar.response import Redirect
 
         return Redirect(f"/login?next={request.url.path}")  # type: ignore[return-value]
+    if isinstance(exc, InputRefused):
+        return _respond(request, status, translate(exc.key, lang, **exc.kw))
     if isinstance(exc, ValidationException):
         # API clients get 422 with the field and the reason; pages a plain sentence.
         extra = {"extra": exc.extra} if exc.extra else None
@@ -125,5 +130,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         )
     if _beyond_range(exc):
         return _respond(request, 404, translate("error.not_found", lang))
+    if isinstance(exc, RecursionError):  # nesting no check caught: refuse, never crash
+        return _respond(request, 400, translate("error.too_deep", lang))
     log.exception("unexpected error on %s %s", request.method, redact(request.url.path))
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, translate("error.server", lang))

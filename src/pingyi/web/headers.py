@@ -1,7 +1,10 @@
 """Security headers on every response: a strict Content-Security-Policy with no
-inline script, no framing, no sniffing, no referrer leaking tokens in URLs."""
+inline script, no framing, no sniffing, no referrer leaking tokens in URLs; in
+production (served over HTTPS) HSTS, so a browser never falls back to plain http."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,8 +23,29 @@ HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
 
+# One year, subdomains too; production runs behind HTTPS only.
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def headers_for(production: bool) -> dict[str, str]:
+    return {**HEADERS, "strict-transport-security": HSTS} if production else HEADERS
+
 
 def security_headers_middleware(app: ASGIApp) -> ASGIApp:
+    """The headers outside production (tests, the demo on plain http)."""
+    return security_headers(production=False)(app)
+
+
+def security_headers(production: bool) -> Callable[[ASGIApp], ASGIApp]:
+    chosen = headers_for(production)
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        return _middleware(app, chosen)
+
+    return factory
+
+
+def _middleware(app: ASGIApp, chosen: dict[str, str]) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
@@ -30,7 +54,7 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                for name, value in HEADERS.items():
+                for name, value in chosen.items():
                     if name not in headers:
                         headers[name] = value
             await send(message)

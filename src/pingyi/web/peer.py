@@ -52,6 +52,8 @@ def _sheet_page(
 class PeerController(Controller):
     path = "/i"
     include_in_schema = False
+    # A sheet rates a whole unit: every colleague's items and comment.
+    opt = {"max_body": 512 * 1024, "max_fields": 3000}  # noqa: RUF012
 
     @get("/{token:str}")
     async def sheet(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
