@@ -45,22 +45,27 @@ class ScreeningConfig:
 
 @dataclass(frozen=True)
 class RaterEffectsConfig:
-    """Stage 2: rater leniency/severity (additive model with ridge), central, halo, misfit."""
+    """Stage 2: rater leniency/severity within units; central, halo, misfit vs colleagues."""
 
     roles: tuple[str, ...] = ("peer", "superior")  # roles whose raters rate several ratees
-    min_ratings: int = 4  # raters with fewer ratings are not judged
+    unit_role: str = "peer"  # the role whose rating graph defines units
+    min_ratings: int = 4  # raters with fewer ratings are not judged lenient or severe
+    min_ratings_pattern: int = 6  # ... nor central, halo or misfit with fewer than this
     ridge_rater: float = 2.0  # shrinkage of a rater's bias, in "pseudo-ratings"
-    ridge_ratee: float = 1.0  # shrinkage of a ratee's quality
+    ridge_ratee: float = 1.0  # shrinkage of a ratee's quality towards its unit level
     huber_k: float = 1.5  # robust refit: residuals beyond k sigma get less weight
     robust_iterations: int = 2
     bias_min: float = 0.5  # |bias| on the 1..5 scale to call a rater lenient/severe
     bias_z: float = 3.0  # ... and this many standard errors away from 0
-    central_ratio: float = 0.35  # spread across ratees below this share of the typical
+    central_ratio: float = 0.35  # slope on colleagues' consensus below this ...
+    central_spread: float = 0.5  # ... own scores' sd below this share of the consensus sd ...
+    central_min_range: float = 0.25  # ... over ratees whose consensus differs this much (sd)
     central_weight: float = 0.5
-    halo_ratio: float = 0.5  # item spread within forms below this share of the typical
+    halo_ratio: float = 0.5  # item spread below this share of others' for the same ratees
+    halo_min_expected: float = 0.3  # ... where others' forms spread at least this much
     halo_weight: float = 0.75  # halo loses item detail, the overall level still informs
-    misfit_ratio: float = 2.0  # answer-level mean square above this multiple of typical
-    misfit_min_answers: int = 12
+    misfit_ratio: float = 1.6  # item spread within forms this multiple of others' ...
+    misfit_max_correlation: float = 0.3  # ... and scores correlating less with consensus
     misfit_max_weight: float = 0.5
 
 

@@ -1,11 +1,26 @@
 """Stage 2: rater effects for raters who rate several ratees (peers, superiors).
 
-score = role intercept + rater bias + ratee quality + noise, fitted jointly by ridge
-regression on a sparse design (scipy.sparse + LSQR) with a Huber refit, so a rater's
-leniency is judged against what others gave the same ratees, not against the mean.
-Lenient and severe raters are adjusted (bias subtracted), never thrown away; raters
-whose answers carry little information (central tendency, halo, misfit) are
-down-weighted.
+Within a unit (the colleagues who rate one another: a connected group of the peer
+rating graph) a peer's response scores ``unit level + rater bias + ratee quality +
+noise``, fitted jointly by ridge regression on a sparse design (scipy.sparse + LSQR)
+with a Huber refit. When everyone in a unit rates everyone in it and nobody outside,
+a strong unit and a lenient one look the same, so biases are centred on the unit's
+median rater: a rater is corrected only relative to colleagues, and the unit keeps the
+level its ratings give it. Other rater roles (superiors) are judged second, against
+the peers' view of the same ratees, with one offset per role.
+
+Decisions, each backed by evidence stated in its detail:
+
+- LENIENT / SEVERE (adjust): the bias is large and many standard errors from zero.
+- CENTRAL (downweight): the rater's scores hardly follow what colleagues gave the same
+  ratees (slope on the leave-one-out consensus, with its standard error), although
+  those ratees differ enough to tell. A unit rated high by everyone is no evidence.
+- HALO (downweight): items within the rater's forms differ far less than in other
+  raters' forms for the same ratees; a ceiling (all 5s for a strong colleague that
+  everyone shares) is not halo.
+- MISFIT (downweight): items within the rater's forms scatter far more than in other
+  raters' forms for the same ratees, and the scores do not follow the consensus; a
+  rater's scale use (stretching or compressing) still follows, so it is not misfit.
 """
 
 from __future__ import annotations
@@ -14,9 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import lsqr
 
-from .config import CleaningConfig
+from .config import CleaningConfig, RaterEffectsConfig
 from .ledger import Ledger
 from .responses import ResponseTable, group_median
 from .types import DEFAULT_CHANNEL
@@ -25,13 +41,14 @@ from .types import DEFAULT_CHANNEL
 @dataclass
 class RaterModel:
     mask: np.ndarray  # responses in the model
-    intercept: np.ndarray  # per response: its role intercept
-    bias: np.ndarray  # per rater code (0 when not estimated)
+    intercept: np.ndarray  # per response: its unit level (+ role offset), NaN outside
+    bias: np.ndarray  # per rater code, relative to the unit's median rater (0 unknown)
     bias_se: np.ndarray  # per rater code
-    n_used: np.ndarray  # per rater code: responses with weight > 0 in the model
-    quality: np.ndarray  # per ratee code, relative to the role intercept
+    n_used: np.ndarray  # per rater code: responses in the model
+    quality: np.ndarray  # per ratee code, relative to its unit level
     sigma: float  # robust residual sd of a response score
     fitted: np.ndarray  # per response (NaN outside the model)
+    unit: np.ndarray  # per ratee code: its unit, -1 when no peer rated it
 
 
 def model_mask(table: ResponseTable, weight: np.ndarray, cfg: CleaningConfig) -> np.ndarray:
@@ -44,59 +61,135 @@ def model_mask(table: ResponseTable, weight: np.ndarray, cfg: CleaningConfig) ->
     )
 
 
+def peer_units(table: ResponseTable, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(unit per ratee code, unit per rater code, number of units) from the peer graph."""
+    n_ratees, n_raters = len(table.ratees), len(table.raters)
+    person = table.person_code_of_rater[table.rater_code[rows]]
+    rater_node = np.where(person >= 0, person, n_ratees + table.rater_code[rows])
+    n_nodes = n_ratees + n_raters
+    graph = sparse.coo_matrix(
+        (np.ones(len(rows)), (rater_node, table.ratee_code[rows])), shape=(n_nodes, n_nodes)
+    )
+    _, label = connected_components(graph, directed=False)
+    in_graph = np.zeros(n_nodes, bool)
+    in_graph[rater_node] = True
+    in_graph[table.ratee_code[rows]] = True
+    used, dense = np.unique(label[in_graph], return_inverse=True)
+    unit_of_node = np.full(n_nodes, -1)
+    unit_of_node[in_graph] = dense
+    person_all = table.person_code_of_rater
+    rater_nodes = np.where(person_all >= 0, person_all, n_ratees + np.arange(n_raters))
+    return unit_of_node[:n_ratees], unit_of_node[rater_nodes], len(used)
+
+
+def _ridge_fit(
+    y: np.ndarray,
+    w: np.ndarray,
+    blocks: list[tuple[np.ndarray, int, float]],
+    c: RaterEffectsConfig,
+    robust: bool,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted ridge least squares with one penalty per block of dummy columns.
+
+    ``blocks``: (column index per row, number of columns, ridge; 0 = unpenalised).
+    Returns (coefficients per block concatenated, residuals, robust sigma).
+    """
+    m = len(y)
+    sizes = [size for _, size, _ in blocks]
+    offsets = np.concatenate(([0], np.cumsum(sizes)))
+    # column scaling turns LSQR's single damping into per-block ridge penalties
+    scale = np.concatenate(
+        [np.full(size, 100.0 if ridge <= 0 else 1 / np.sqrt(ridge)) for _, size, ridge in blocks]
+    )
+    cols = np.stack([idx + offsets[k] for k, (idx, _, _) in enumerate(blocks)], axis=1).ravel()
+    rows = np.repeat(np.arange(m), len(blocks))
+    base = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(m, int(offsets[-1])))
+    base = base @ sparse.diags(scale)
+    center = float(np.average(y, weights=w)) if m and w.sum() > 0 else 0.0
+    robust_w = np.ones(m)
+    coef = np.zeros(int(offsets[-1]))
+    resid = y - center
+    sigma = 0.5
+    for _ in range(1 + (c.robust_iterations if robust else 0)):
+        sw = np.sqrt(w * robust_w)
+        if m:
+            design = sparse.diags(sw) @ base
+            sol = lsqr(design, (y - center) * sw, damp=1.0, atol=1e-9, btol=1e-9, iter_lim=2000)
+            coef = sol[0] * scale
+        resid = y - center - sum(coef[idx + offsets[k]] for k, (idx, _, _) in enumerate(blocks))
+        sigma = max(1.4826 * float(np.median(np.abs(resid))) if m else 0.5, 0.1)
+        robust_w = np.minimum(1.0, c.huber_k * sigma / np.maximum(np.abs(resid), 1e-12))
+    coef[: sizes[0]] += center  # the first block is the unpenalised level
+    return coef, resid, sigma
+
+
 def fit_rater_model(
     table: ResponseTable, weight: np.ndarray, cfg: CleaningConfig, robust: bool = True
 ) -> RaterModel:
     c = cfg.rater_effects
     mask = model_mask(table, weight, cfg)
-    rows = np.flatnonzero(mask)
     n_raters, n_ratees = len(table.raters), len(table.ratees)
-    roles = list(c.roles)
-    role_code = np.array(
-        [roles.index(r) if r in roles else 0 for r in table.role[rows].tolist()], dtype=np.int64
-    )
-    y = table.score[rows]
-    w = weight[rows]
-    m, n_roles = len(rows), len(roles)
-    n_cols = n_roles + n_raters + n_ratees
-    # column scaling turns LSQR's single damping into per-block ridge penalties
-    scale = np.concatenate(
+    peer_rows = np.flatnonzero(mask & (table.role == c.unit_role))
+    ratee_unit, rater_unit, n_units = peer_units(table, peer_rows)
+
+    rater = table.rater_code[peer_rows]
+    ratee = table.ratee_code[peer_rows]
+    coef, _, sigma = _ridge_fit(
+        table.score[peer_rows],
+        weight[peer_rows],
         [
-            np.full(n_roles, 100.0),  # intercepts: practically unpenalised
-            np.full(n_raters, 1 / np.sqrt(c.ridge_rater)),
-            np.full(n_ratees, 1 / np.sqrt(c.ridge_ratee)),
-        ]
+            (ratee_unit[ratee], n_units, 0.0),
+            (rater, n_raters, c.ridge_rater),
+            (ratee, n_ratees, c.ridge_ratee),
+        ],
+        c,
+        robust,
     )
-    cols = np.stack(
-        [role_code, n_roles + table.rater_code[rows], n_roles + n_raters + table.ratee_code[rows]],
-        axis=1,
-    ).ravel()
-    row_ids = np.repeat(np.arange(m), 3)
-    base = sparse.csr_matrix((np.ones(3 * m), (row_ids, cols)), shape=(m, n_cols))
-    base = base @ sparse.diags(scale)
-    center = float(np.average(y, weights=w)) if m else 0.0
-    robust_w = np.ones(m)
-    coef = np.zeros(n_cols)
-    sigma = 0.5
-    for _ in range(1 + (c.robust_iterations if robust else 0)):
-        sw = np.sqrt(w * robust_w)
-        design = sparse.diags(sw) @ base
-        if m:
-            sol = lsqr(design, (y - center) * sw, damp=1.0, atol=1e-7, btol=1e-7, iter_lim=500)
-            coef = sol[0] * scale
-        pred = center + coef[role_code] + coef[n_roles + table.rater_code[rows]]
-        pred = pred + coef[n_roles + n_raters + table.ratee_code[rows]]
-        resid = y - pred
-        sigma = max(1.4826 * float(np.median(np.abs(resid))) if m else 0.5, 0.1)
-        robust_w = np.minimum(1.0, c.huber_k * sigma / np.maximum(np.abs(resid), 1e-12))
-    bias = coef[n_roles : n_roles + n_raters].copy()
-    quality = coef[n_roles + n_raters :].copy()
-    n_eff = np.bincount(table.rater_code[rows], weights=w, minlength=n_raters)
-    n_used = np.bincount(table.rater_code[rows], minlength=n_raters)
-    fitted = np.full(len(table), np.nan)
+    level = coef[:n_units]
+    bias = coef[n_units : n_units + n_raters].copy()
+    quality = coef[n_units + n_raters :].copy()
+    # centre each unit's biases on its median rater: only differences between
+    # colleagues are identified, and a unit's level belongs to the unit
+    n_used = np.bincount(rater, minlength=n_raters)
+    peer_raters = np.flatnonzero((n_used > 0) & (rater_unit >= 0))
+    centre = group_median(rater_unit[peer_raters], bias[peer_raters], n_units)
+    centre = np.nan_to_num(centre)
+    bias[peer_raters] -= centre[rater_unit[peer_raters]]
+    level = level + centre
+
     intercept = np.full(len(table), np.nan)
-    fitted[rows] = pred if m else fitted[rows]
-    intercept[rows] = center + coef[role_code] if m else intercept[rows]
+    intercept[peer_rows] = level[ratee_unit[ratee]]
+    n_eff = np.bincount(rater, weights=weight[peer_rows], minlength=n_raters)
+
+    # other roles (superiors): against the peers' view of the same ratees
+    other = mask & (table.role != c.unit_role) & (ratee_unit[table.ratee_code] >= 0)
+    # a peer keeps the bias their peer ratings show (the pad reads for unknown raters)
+    other &= np.append(n_used, 1)[table.rater_code] == 0
+    rows = np.flatnonzero(other)
+    mask = np.zeros(len(table), bool)
+    mask[peer_rows] = True
+    if len(rows):
+        unit_level = level[ratee_unit[table.ratee_code[rows]]]
+        gap = table.score[rows] - unit_level - quality[table.ratee_code[rows]]
+        roles, role_code = np.unique(table.role[rows].astype(str), return_inverse=True)
+        offset = group_median(role_code, gap, len(roles))
+        deviation = gap - offset[role_code]
+        code = table.rater_code[rows]
+        w = weight[rows]
+        sums = np.bincount(code, weights=w * deviation, minlength=n_raters)
+        n_other = np.bincount(code, weights=w, minlength=n_raters)
+        has = n_other > 0
+        bias[has] = sums[has] / (n_other[has] + c.ridge_rater)
+        n_used = n_used + np.bincount(code, minlength=n_raters)
+        n_eff = n_eff + n_other
+        intercept[rows] = unit_level + offset[role_code]
+        mask[rows] = True
+
+    fitted = np.full(len(table), np.nan)
+    in_model = np.flatnonzero(mask)
+    fitted[in_model] = (
+        intercept[in_model] + bias[table.rater_code[in_model]] + quality[table.ratee_code[in_model]]
+    )
     return RaterModel(
         mask=mask,
         intercept=intercept,
@@ -106,6 +199,7 @@ def fit_rater_model(
         quality=quality,
         sigma=sigma,
         fitted=fitted,
+        unit=ratee_unit,
     )
 
 
@@ -127,14 +221,65 @@ def consensus_residual(table: ResponseTable, model: RaterModel) -> np.ndarray:
     return out
 
 
+@dataclass
+class RaterReading:
+    """Each rater's scores regressed on what colleagues gave the same ratees."""
+
+    n: np.ndarray  # per rater: responses with a consensus to compare with
+    slope: np.ndarray
+    slope_se: np.ndarray
+    range_sd: np.ndarray  # sd of the consensus over the rater's ratees
+    own_sd: np.ndarray  # sd of the rater's own scores over the same ratees
+    own_fit: np.ndarray  # per response: the rater's own linear reading of the consensus
+
+
+def read_raters(table: ResponseTable, model: RaterModel) -> RaterReading:
+    n_raters, n_ratees = len(table.raters), len(table.ratees)
+    rows = np.flatnonzero(model.mask)
+    rater = table.rater_code[rows]
+    ratee = table.ratee_code[rows]
+    y = table.score[rows]
+    adjusted = y - model.bias[rater] - model.intercept[rows]
+    total = np.bincount(ratee, weights=adjusted, minlength=n_ratees)
+    count = np.bincount(ratee, minlength=n_ratees)
+    others = count[ratee] - 1
+    usable = others >= 2
+    x = np.where(usable, (total[ratee] - adjusted) / np.maximum(others, 1), 0.0)
+    x = x + model.intercept[rows]  # back on the rating scale
+    r, xs, ys = rater[usable], x[usable], y[usable]
+    n = np.bincount(r, minlength=n_raters).astype(float)
+    safe = np.maximum(n, 1)
+    mx = np.bincount(r, weights=xs, minlength=n_raters) / safe
+    my = np.bincount(r, weights=ys, minlength=n_raters) / safe
+    sxx = np.bincount(r, weights=(xs - mx[r]) ** 2, minlength=n_raters)
+    sxy = np.bincount(r, weights=(xs - mx[r]) * (ys - my[r]), minlength=n_raters)
+    syy = np.bincount(r, weights=(ys - my[r]) ** 2, minlength=n_raters)
+    slope = np.where(sxx > 1e-9, sxy / np.maximum(sxx, 1e-9), 0.0)
+    resid_var = np.maximum(syy - slope * sxy, 0.0) / np.maximum(n - 2, 1)
+    slope_se = np.sqrt(resid_var / np.maximum(sxx, 1e-9))
+    own_fit = np.full(len(table), np.nan)
+    fit_rows = rows[usable]
+    own_fit[fit_rows] = my[r] + slope[r] * (xs - mx[r])
+    return RaterReading(
+        n=n,
+        slope=slope,
+        slope_se=slope_se,
+        range_sd=np.sqrt(sxx / safe),
+        own_sd=np.sqrt(syy / safe),
+        own_fit=own_fit,
+    )
+
+
 def flag_rater_effects(
     table: ResponseTable, model: RaterModel, cfg: CleaningConfig, ledger: Ledger
 ) -> None:
     c = cfg.rater_effects
-    n_raters = len(table.raters)
+    n_raters, n_ratees = len(table.raters), len(table.ratees)
     rows = np.flatnonzero(model.mask)
     code = table.rater_code[rows]
     judged = model.n_used >= c.min_ratings
+    # a pattern (central, halo, misfit) needs more forms than a level (lenient, severe)
+    patterned = model.n_used >= c.min_ratings_pattern
     in_roles = np.isin(table.role, c.roles) & (table.rater_code >= 0)
     order = np.argsort(table.rater_code[in_roles], kind="stable")
     all_rows = np.flatnonzero(in_roles)[order]
@@ -143,7 +288,7 @@ def flag_rater_effects(
     def targets(r: int) -> np.ndarray:
         return all_rows[bounds[r] : bounds[r + 1]]
 
-    # leniency / severity: adjust
+    # leniency / severity relative to colleagues: adjust
     z = model.bias / model.bias_se
     lenient = judged & (model.bias >= c.bias_min) & (z >= c.bias_z)
     severe = judged & (model.bias <= -c.bias_min) & (z <= -c.bias_z)
@@ -155,73 +300,91 @@ def flag_rater_effects(
             "adjust",
             str(table.raters[r]),
             targets(r),
-            f"该评价人的 {model.n_used[r]} 份评分比其他人对同一对象的评分平均{word} "
+            f"该评价人的 {model.n_used[r]} 份评分比同单位其他评价人对同一对象的评分平均{word} "
             f"{abs(b):.2f} 分（约 {abs(z[r]):.1f} 个标准误），已从其每个评分中扣除该偏差",
             weight=1.0,
             shift=b,
         )
 
-    # central tendency: hardly any spread across ratees
-    mean = np.bincount(code, weights=table.score[rows], minlength=n_raters)
-    mean = mean / np.maximum(model.n_used, 1)
-    sq = np.bincount(code, weights=table.score[rows] ** 2, minlength=n_raters)
-    spread = np.sqrt(np.maximum(sq / np.maximum(model.n_used, 1) - mean**2, 0))
-    typical_spread = float(np.median(spread[judged])) if judged.any() else np.nan
-    central = judged & (spread < c.central_ratio * typical_spread)
+    # central tendency: scores that do not follow what colleagues see
+    reading = read_raters(table, model)
+    # (a random rater does not follow either, but spreads: that is misfit, not central)
+    central = (
+        patterned
+        & (reading.n >= c.min_ratings_pattern)
+        & (reading.range_sd >= c.central_min_range)
+        & (reading.slope < c.central_ratio)
+        & (reading.own_sd < c.central_spread * reading.range_sd)
+    )
     for r in np.flatnonzero(central).tolist():
         ledger.add_rater_flag(
             "CENTRAL",
             "downweight",
             str(table.raters[r]),
             targets(r),
-            f"该评价人对 {model.n_used[r]} 个对象的评分标准差仅 {spread[r]:.2f}"
-            f"（典型评价人 {typical_spread:.2f}），均在 {mean[r]:.1f} 分附近，几乎不区分对象",
+            f"其他人对这 {reading.n[r]:.0f} 个对象的评价相差明显（标准差 "
+            f"{reading.range_sd[r]:.2f} 分），该评价人的评分几乎不随之变化（斜率 "
+            f"{reading.slope[r]:.2f} ± {reading.slope_se[r]:.2f}，正常约为 1；自身标准差仅 "
+            f"{reading.own_sd[r]:.2f} 分），几乎不区分对象",
             weight=c.central_weight,
         )
 
-    # halo: items within a form do not differ although other raters' do
+    # halo: items within a form do not differ although others' forms for the same
+    # ratees do; a shared ceiling (everyone gives all 5s) is no evidence
     multi = table.n_items[rows] >= 3
+    ratee = table.ratee_code[rows]
+    sd_total = np.bincount(ratee[multi], weights=table.item_sd[rows][multi], minlength=n_ratees)
+    sd_count = np.bincount(ratee[multi], minlength=n_ratees)
+    others = sd_count[ratee] - multi
+    expected_sd = np.where(
+        others > 0, (sd_total[ratee] - table.item_sd[rows] * multi) / np.maximum(others, 1), 0.0
+    )
     forms = np.bincount(code[multi], minlength=n_raters)
-    sd_sum = np.bincount(code[multi], weights=table.item_sd[rows][multi], minlength=n_raters)
-    item_sd = sd_sum / np.maximum(forms, 1)
-    has_items = judged & (forms >= c.min_ratings)
-    typical_item_sd = float(np.median(item_sd[has_items])) if has_items.any() else np.nan
-    halo = has_items & ~central & (item_sd < c.halo_ratio * typical_item_sd)
+    item_sd = np.bincount(code[multi], weights=table.item_sd[rows][multi], minlength=n_raters)
+    item_sd = item_sd / np.maximum(forms, 1)
+    expected = np.bincount(code[multi], weights=expected_sd[multi], minlength=n_raters)
+    expected = expected / np.maximum(forms, 1)
+    halo = (
+        patterned
+        & ~central
+        & (forms >= c.min_ratings_pattern)
+        & (expected >= c.halo_min_expected)
+        & (item_sd < c.halo_ratio * expected)
+    )
     for r in np.flatnonzero(halo).tolist():
         ledger.add_rater_flag(
             "HALO",
             "downweight",
             str(table.raters[r]),
             targets(r),
-            f"该评价人在同一问卷内各题评分的平均标准差仅 {item_sd[r]:.2f}"
-            f"（典型评价人 {typical_item_sd:.2f}），各题跟随总体印象，分项信息很少",
+            f"该评价人在同一问卷内各题评分的平均标准差仅 {item_sd[r]:.2f}，"
+            f"而其他人对同样对象的问卷为 {expected[r]:.2f}，各题跟随总体印象，分项信息很少",
             weight=c.halo_weight,
         )
 
-    # misfit: answers far from what the model expects, response after response
-    in_model = np.zeros(len(table), bool)
-    in_model[rows] = True
-    ans = in_model[table.answer_response]
-    resp_of_answer = table.answer_response[ans]
-    sq_resid = (table.answer_score[ans] - model.fitted[resp_of_answer]) ** 2
-    per_resp = np.bincount(resp_of_answer, weights=sq_resid, minlength=len(table))
-    per_resp = per_resp[rows] / np.maximum(table.n_items[rows], 1)
-    answers = np.bincount(code, weights=table.n_items[rows], minlength=n_raters)
-    # median over the rater's responses: one hostile form is an outlier, not a misfit
-    typical_ms = group_median(code, per_resp, n_raters)
-    judged_ms = judged & (answers >= c.misfit_min_answers)
-    base_ms = float(np.median(typical_ms[judged_ms])) if judged_ms.any() else np.nan
-    ratio = typical_ms / base_ms
-    misfit = judged_ms & ~central & (ratio >= c.misfit_ratio)
+    # misfit: careless answers. Items within the rater's forms scatter far more than in
+    # other raters' forms for the same ratees, and their scores do not follow what
+    # colleagues see. Scale use (stretching or compressing) keeps following: not misfit.
+    follows = reading.slope * reading.range_sd / np.maximum(reading.own_sd, 1e-9)
+    scatter = item_sd / np.maximum(expected, 1e-9)
+    misfit = (
+        patterned
+        & ~central
+        & (forms >= c.min_ratings_pattern)
+        & (expected > 0)
+        & (scatter >= c.misfit_ratio)
+        & (follows < c.misfit_max_correlation)
+    )
     for r in np.flatnonzero(misfit).tolist():
-        weight = float(min(c.misfit_max_weight, 1.0 / ratio[r]))
+        weight = float(min(c.misfit_max_weight, 1.0 / scatter[r] ** 2))
         ledger.add_rater_flag(
             "MISFIT",
             "downweight",
             str(table.raters[r]),
             targets(r),
-            f"该评价人的评分与模型预期的平均平方差为典型评价人的 {ratio[r]:.1f} 倍"
-            f"（{int(answers[r])} 个题目作答），与其他人的判断不一致，权重降为 {weight:.2f}",
+            f"该评价人同一问卷内各题评分的平均标准差为 {item_sd[r]:.2f}，是其他人对同样对象问卷"
+            f"（{expected[r]:.2f}）的 {scatter[r]:.1f} 倍，且其评分与其他人的共识几乎无关"
+            f"（相关系数 {follows[r]:.2f}），像是随意作答，权重降为 {weight:.2f}",
             weight=weight,
         )
 

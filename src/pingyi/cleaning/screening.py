@@ -86,17 +86,12 @@ def flag_duplicates(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -
     )
     order = has[np.lexsort(keys)]
     prev, nxt = order[:-1], order[1:]
-    distinct_tickets = (
-        (table.ticket_code[nxt] >= 0)
-        & (table.ticket_code[prev] >= 0)
-        & (table.ticket_code[nxt] != table.ticket_code[prev])
-    )
     close = (
         (table.device_code[nxt] == table.device_code[prev])
         & (table.ratee_code[nxt] == table.ratee_code[prev])
         & (table.answers_key[nxt] == table.answers_key[prev])
         & (table.t[nxt] - table.t[prev] <= cfg.screening.duplicate_window_s)
-        & ~distinct_tickets
+        & (table.ticket_code[nxt] < 0)  # a new ticket is a new service, a new citizen
     )
     prev, nxt = prev[close], nxt[close]
     new = ~dup[nxt]
@@ -320,7 +315,7 @@ def flag_bursts(
             if ratee in lookup:
                 hour_no = int(np.floor(float(hour_start) / 3600.0))
                 served_by_key[hour_no * n_ratees + lookup[ratee]] = int(served)
-        rated = np.flatnonzero(usable)
+        rated = np.flatnonzero(usable & (ledger.weight > 0))  # duplicates are no excess
         key = np.floor(table.t[rated] / 3600.0).astype(np.int64) * n_ratees
         key += table.ratee_code[rated]
         known = np.isin(key, np.fromiter(served_by_key, np.int64, len(served_by_key)))
