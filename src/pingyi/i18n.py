@@ -236,6 +236,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "assign.remove": ("移除", "Remove"),
     "assign.build": ("按规则重新生成", "Rebuild from the rules"),
     "flags.none": ("尚未运行数据清洗。", "Cleaning has not run yet."),
+    "effect.title": ("清洗的影响", "What cleaning did"),
+    "effect.intro": (
+        "清洗把得分从原始均分移动了多少（1–5 分制）；证据不足时得分保持原始均分。",
+        "How far cleaning moved the scores from the raw means (1–5 scale); where the "
+        "evidence is weak a score stays at its raw mean.",
+    ),
+    "effect.role": ("角色", "Role"),
+    "effect.ratees": ("对象数", "Ratees"),
+    "effect.moved": ("得分有变化", "Moved"),
+    "effect.mean_shift": ("平均变化", "Mean shift"),
+    "effect.mean_abs_shift": ("平均绝对变化", "Mean absolute shift"),
+    "effect.largest": ("最大变化", "Largest shift"),
+    "effect.unused": ("未采用问卷", "Responses not used"),
+    "effect.fallbacks": (
+        "{n} 个对象·角色组合若按清洗结果将少于 k 名评价人，保留了未清洗的原始均分。",
+        "{n} ratee-role pairs would have been left under k raters by cleaning and keep "
+        "their uncleaned mean.",
+    ),
     "flags.revision": ("清洗版本", "Revision"),
     "flags.report": ("清洗报告", "Cleaning report"),
     "flags.all": ("全部", "All"),
@@ -347,6 +365,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "pressure.submit": ("报告", "Report"),
     "pressure.thanks": ("已收到，谢谢您的反馈。", "Received. Thank you."),
+    "alerts.link": ("监测提醒", "Alerts"),
+    "alerts.title": ("监测提醒", "Alerts"),
+    "alerts.volume": ("评价量异常的窗口", "Windows with unusual rating volume"),
+    "alerts.volume_help": (
+        "窗口在时段内收到的群众评价超过阈值。评价均已保存、无人被拒绝；"
+        "数据清洗会按“集中突发”（BURST）规则核查这些评价。",
+        "A window received more citizen ratings in the period than its threshold. "
+        "Every rating was stored and nobody was turned away; the cleaning checks them "
+        "under the BURST rule.",
+    ),
+    "alerts.volume_none": ("暂无评价量异常。", "No unusual volume so far."),
+    "alerts.when": ("开始时间", "Started"),
+    "alerts.window": ("窗口", "Window"),
+    "alerts.threshold": ("阈值", "Threshold"),
+    "alerts.per_minutes": ("{minutes} 分钟 {n} 条", "{n} in {minutes} min"),
+    "alerts.stored": ("前后时段内保存的评价", "Ratings stored around it"),
+    "alerts.pressure": ("群众反映的诱导评价", "Reports of pressure to rate well"),
+    "alerts.pressure_help": (
+        "群众在评价后反映有人要求其给出特定评价。只记录日期，不记录时间。",
+        "Citizens said after rating that someone asked them for a particular rating. "
+        "Only the day is kept, never the time.",
+    ),
+    "alerts.pressure_none": ("暂无反映。", "No reports so far."),
+    "alerts.day": ("日期", "Day"),
+    "alerts.text": ("内容", "What they said"),
+    "pressure.limited": (
+        "此网络提交的报告过多，请稍后再试。",
+        "Too many reports from this network. Please try again later.",
+    ),
     "notice.closed": ("本次评价暂未开放或已结束。", "This evaluation is not open at the moment."),
     "notice.ticket_used": (
         "这次服务已经评价过了，谢谢！",

@@ -10,7 +10,11 @@ Input
 
 Run
     ``clean(ratings, config=CleaningConfig(), overrides=(), ticket_counts=None,
-    progress=None, honeypot=None) -> CleaningResult``
+    progress=None, honeypot=None, off_hours=None, item_weights=None) -> CleaningResult``
+
+    - ``item_weights``: ``{(role, item): weight}`` for the response composite (absent
+      pairs weigh 1; weight 0 leaves an item out, so "overall only" is every other
+      item at 0).
 
     - ``overrides``: pairs ``(reason, response_id or rater)`` meaning "this decision is
       void"; the flag is still emitted with ``overridden=True`` but changes nothing.
@@ -21,12 +25,17 @@ Run
       the run done (0..1, non-decreasing), ``stage`` the current stage name.
 
     Stages: screening (DUPLICATE, BOT, SPEEDER, STRAIGHTLINE, OFF_HOURS, BURST) ->
-    rater effects (LENIENT/SEVERE adjust; CENTRAL, HALO, MISFIT downweight) ->
-    collusion (RECIPROCAL, CLIQUE exclude the mutual ratings) -> outliers (OUTLIER
-    downweight) -> aggregation per ratee and role (``ScoreRow``). A response's weight is
-    the minimum over its live flags; adjustments subtract the rater's bias. Responses
-    with channel ``default`` never count in any aggregate (counted in the report).
-    The score of a response is its ``overall`` item when present, else its item mean.
+    rater effects within units (LENIENT/SEVERE adjust; CENTRAL, HALO, MISFIT
+    downweight, each judged against colleagues rating the same ratees) -> collusion
+    (RECIPROCAL, CLIQUE exclude the mutual ratings, only with k outside raters) ->
+    outliers (OUTLIER downweight) -> aggregation per ratee and role (``ScoreRow``). A
+    response's weight is the minimum over its live flags; adjustments subtract the
+    rater's bias. Responses with channel ``default`` never count in any aggregate
+    (counted in the report). The score of a response is its composite (the mean of its
+    items by default); the satisfaction rate reads the ``overall`` item. A peer or
+    superior score that cleaning would leave under k raters keeps its raw mean
+    (``CleaningResult.fallbacks``); ``CleaningResult.effect()`` says how far cleaning
+    moved each role's scores.
 
 Output
     ``CleaningResult.flags`` (``Flag``: response_id, rater, ratee, reason, action,
@@ -53,6 +62,7 @@ from .types import (
     ACTIONS,
     COLUMNS,
     REASONS,
+    CleaningEffect,
     CleaningInputError,
     CleaningResult,
     CollusionGroup,
@@ -68,6 +78,7 @@ __all__ = [
     "REASON_EXPLANATIONS",
     "AggregateConfig",
     "CleaningConfig",
+    "CleaningEffect",
     "CleaningInputError",
     "CleaningResult",
     "CollusionConfig",

@@ -13,7 +13,11 @@ from .responses import ResponseTable
 from .types import DEFAULT_CHANNEL, ROLES, ScoreRow
 
 
-def aggregate(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> list[ScoreRow]:
+def aggregate(
+    table: ResponseTable, cfg: CleaningConfig, ledger: Ledger, fallbacks: list[tuple[str, str]]
+) -> list[ScoreRow]:
+    """Score rows per ratee and role; appends to ``fallbacks`` the (ratee, role) pairs
+    that keep their uncleaned mean because cleaning left fewer than k raters."""
     c = cfg.aggregate
     counted = table.channel != DEFAULT_CHANNEL  # automatic default ratings never count
     # rating oneself through a peer or superior form is a self rating, not a peer one
@@ -54,6 +58,15 @@ def aggregate(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> list
     half = np.full(n_groups, np.nan)
     half[ok] = stats.t.ppf(0.5 + c.confidence / 2, n_eff[ok] - 1) * se[ok]
 
+    # a ratee whom cleaning would leave under k distinct raters, although the raw
+    # ratings meet k, keeps the uncleaned estimate: no decision may silently leave a
+    # score unreportable (the report lists these fallbacks)
+    every = np.ones(len(rows), bool) & (table.rater_code[rows] >= 0)
+    raw_pairs = np.unique(np.stack([group[every], table.rater_code[rows][every]]), axis=1)
+    raw_distinct = (
+        np.bincount(raw_pairs[0], minlength=n_groups) if raw_pairs.size else np.zeros(n_groups)
+    )
+
     out: list[ScoreRow] = []
     for g in np.flatnonzero(n_resp).tolist():
         ratee, role = str(table.ratees[g // n_roles]), ROLES[g % n_roles]
@@ -64,11 +77,14 @@ def aggregate(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> list
         if role == "public":
             reportable = n_used[g] >= c.k
             satisfaction = float(satisfied[g] / sw[g]) if sw[g] > 0 else math.nan
-        elif role == "peer":
-            reportable = distinct[g] >= c.k
-            satisfaction = math.nan
-        elif role == "superior":
-            reportable = distinct[g] >= c.k_superior
+        elif role in ("peer", "superior"):
+            need = c.k if role == "peer" else c.k_superior
+            reportable = distinct[g] >= need
+            if not reportable and raw_distinct[g] >= need:
+                fallbacks.append((ratee, role))
+                reportable, n_used[g] = True, n_resp[g]
+                m = float(raw_sum[g] / n_resp[g])
+                lo = hi = math.nan
             satisfaction = math.nan
         else:  # self: one's own rating is no one else's secret
             reportable = n_used[g] >= 1

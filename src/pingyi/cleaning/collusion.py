@@ -6,7 +6,9 @@ Reciprocal inflation is a pair whose edges both point up; a clique is a small gr
 found by greedy peeling of a dense subgraph, whose members inflate each other while
 everyone else rates them normally. A group is judged against its OUTSIDE ratings only:
 consensus from non-members and habit towards non-members, so a large clique cannot
-hide by moving its own consensus. Members' mutual ratings are excluded.
+hide by moving its own consensus. Members' mutual ratings are excluded, and only when
+every member has at least ``k`` ratings from outside the group: with fewer there is
+nothing to compare with, and no score would be left to report.
 """
 
 from __future__ import annotations
@@ -73,6 +75,15 @@ class ResidualGraph:
                 sums.setdefault((m, o), []).append(self.value[k] - cons_out[o] - habit_out[m])
         return {pair: float(np.mean(vals)) for pair, vals in sums.items()}
 
+    def fewest_outside_raters(self, group: list[int]) -> int:
+        """The smallest number of ratings a member received from outside the group."""
+        members = np.array(group)
+        counts = []
+        for m in group:
+            received = self.by_v[self.v_bounds[m] : self.v_bounds[m + 1]]
+            counts.append(int((~np.isin(self.u[received], members)).sum()))
+        return min(counts) if counts else 0
+
     def mutual_rows(self, group: list[int]) -> np.ndarray:
         inside = np.isin(self.u, group) & np.isin(self.v, group) & (self.u != self.v)
         return np.sort(self.rows[inside])
@@ -95,7 +106,7 @@ def _mutual_pairs(
 
 
 def _find_cliques(
-    graph: ResidualGraph, c: CollusionConfig
+    graph: ResidualGraph, c: CollusionConfig, k: int
 ) -> list[tuple[list[int], dict[tuple[int, int], float]]]:
     u, v, uv, vu = _mutual_pairs(graph)
     # loose undirected edges link candidate groups; each group is then judged whole
@@ -109,7 +120,8 @@ def _find_cliques(
         members = touched[label[touched] == comp].tolist()
         if len(members) >= 3:
             core = _peel(members, graph, c.clique_threshold, c.clique_member_min, c.max_clique_size)
-            if core:
+            # a group is judged against outsiders: without k of them there is no evidence
+            if core and graph.fewest_outside_raters(core[0]) >= k:
                 cliques.append(core)
     return cliques
 
@@ -124,7 +136,7 @@ def detect_collusion(
     # its neighbours are judged by, so the rest is judged as if it had never rated
     for _ in range(3):
         graph = ResidualGraph(table, model, mask)
-        cliques = _find_cliques(graph, c)
+        cliques = _find_cliques(graph, c, cfg.aggregate.k)
         for members, edges in cliques:
             rows = graph.mutual_rows(members)
             found.append(("CLIQUE", members, edges, rows, graph.outside_residual(members)))
@@ -138,6 +150,8 @@ def detect_collusion(
         graph = ResidualGraph(table, model, mask)
         u, v, uv, vu = _mutual_pairs(graph)
         pair = ((uv + vu) / 2 >= c.pair_threshold) & (np.minimum(uv, vu) >= c.pair_min_edge)
+        for j in np.flatnonzero(pair).tolist():
+            pair[j] = graph.fewest_outside_raters([int(u[j]), int(v[j])]) >= cfg.aggregate.k
         if not pair.any():
             break
         for a, b, ab, ba in zip(

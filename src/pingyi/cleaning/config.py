@@ -55,7 +55,7 @@ class RaterEffectsConfig:
     ridge_ratee: float = 1.0  # shrinkage of a ratee's quality towards its unit level
     huber_k: float = 1.5  # robust refit: residuals beyond k sigma get less weight
     robust_iterations: int = 2
-    bias_min: float = 0.5  # |bias| on the 1..5 scale to call a rater lenient/severe
+    bias_min: float = 0.45  # |bias| on the 1..5 scale to call a rater lenient/severe
     bias_z: float = 3.0  # ... and this many standard errors away from 0
     central_ratio: float = 0.35  # slope on colleagues' consensus below this ...
     central_spread: float = 0.5  # ... own scores' sd below this share of the consensus sd ...

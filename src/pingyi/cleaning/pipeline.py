@@ -17,7 +17,7 @@ from .rater_effects import (
     flag_rater_effects,
     rater_bias_table,
 )
-from .responses import build_responses
+from .responses import ItemWeights, build_responses
 from .screening import TicketCounts, screen
 from .types import REASONS, CleaningResult, Ratings
 
@@ -65,6 +65,7 @@ def clean(
     progress: Progress | None = None,
     honeypot: Collection[str] | None = None,
     off_hours: Collection[str] | None = None,
+    item_weights: ItemWeights | None = None,
     _progress_span: tuple[float, float] = (0.0, 1.0),
 ) -> CleaningResult:
     """Cleans one campaign's answers; see the package docstring for the contract."""
@@ -81,7 +82,7 @@ def clean(
         report(stage, 1.0)
 
     report("responses", 0.0)
-    table = build_responses(ratings)
+    table = build_responses(ratings, item_weights)
     ledger = Ledger(table, overrides)
     honey = np.isin(table.ids, list(honeypot)) if honeypot else np.zeros(len(table), bool)
     lap("responses")
@@ -106,7 +107,8 @@ def clean(
     notes = flag_outliers(table, cfg, ledger)
     lap("outliers")
 
-    scores = aggregate(table, cfg, ledger)
+    fallbacks: list[tuple[str, str]] = []
+    scores = aggregate(table, cfg, ledger, fallbacks)
     order = sorted(
         range(len(ledger.flags)),
         key=lambda k: (
@@ -125,6 +127,7 @@ def clean(
         default_channel_responses=default_channel_counts(table),
         stage_seconds=seconds,
         notes=notes,
+        fallbacks=fallbacks,
     )
     lap("aggregate")
     result.stage_seconds = seconds

@@ -160,6 +160,7 @@ def fit_rater_model(
     intercept = np.full(len(table), np.nan)
     intercept[peer_rows] = level[ratee_unit[ratee]]
     n_eff = np.bincount(rater, weights=weight[peer_rows], minlength=n_raters)
+    spread = np.full(n_raters, sigma)  # residual sd behind each rater's bias
 
     # other roles (superiors): against the peers' view of the same ratees
     other = mask & (table.role != c.unit_role) & (ratee_unit[table.ratee_code] >= 0)
@@ -180,6 +181,13 @@ def fit_rater_model(
         n_other = np.bincount(code, weights=w, minlength=n_raters)
         has = n_other > 0
         bias[has] = sums[has] / (n_other[has] + c.ridge_rater)
+        # the peers' view of each ratee is itself uncertain: judge a superior's bias by
+        # the scatter of their own deviations, never by the peers' residual alone
+        mean_dev = sums / np.maximum(n_other, 1e-9)
+        scatter = np.bincount(
+            code, weights=w * (deviation - mean_dev[code]) ** 2, minlength=n_raters
+        )
+        spread[has] = np.sqrt(np.maximum(scatter[has] / np.maximum(n_other[has] - 1, 1), sigma**2))
         n_used = n_used + np.bincount(code, minlength=n_raters)
         n_eff = n_eff + n_other
         intercept[rows] = unit_level + offset[role_code]
@@ -194,7 +202,7 @@ def fit_rater_model(
         mask=mask,
         intercept=intercept,
         bias=bias,
-        bias_se=sigma / np.sqrt(n_eff + c.ridge_rater),
+        bias_se=spread / np.sqrt(n_eff + c.ridge_rater),
         n_used=n_used,
         quality=quality,
         sigma=sigma,
@@ -340,10 +348,10 @@ def flag_rater_effects(
         others > 0, (sd_total[ratee] - table.item_sd[rows] * multi) / np.maximum(others, 1), 0.0
     )
     forms = np.bincount(code[multi], minlength=n_raters)
+    per_form = np.maximum(forms, 1).astype(float)
     item_sd = np.bincount(code[multi], weights=table.item_sd[rows][multi], minlength=n_raters)
-    item_sd = item_sd / np.maximum(forms, 1)
-    expected = np.bincount(code[multi], weights=expected_sd[multi], minlength=n_raters)
-    expected = expected / np.maximum(forms, 1)
+    item_sd = item_sd / per_form
+    expected = np.bincount(code[multi], weights=expected_sd[multi], minlength=n_raters) / per_form
     halo = (
         patterned
         & ~central

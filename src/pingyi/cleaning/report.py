@@ -67,6 +67,27 @@ def render_report(result: CleaningResult, title: str = "评议数据清洗报告
         charts.bar_chart(list(REASONS), [float(counts[r]) for r in REASONS], "各原因处理条数")
     )
 
+    parts.append("<h2>清洗的影响</h2>")
+    parts.append(
+        "<p>清洗把每个对象的得分从原始均分移动了多少（1–5 分制）。证据不足时清洗不做处理，"
+        "得分保持原始均分。</p><table><tr><th>角色</th><th>对象数</th><th>得分有变化</th>"
+        "<th>平均变化</th><th>平均绝对变化</th><th>最大变化</th><th>未采用问卷</th></tr>"
+    )
+    for e in result.effect():
+        parts.append(
+            f"<tr><td>{ROLE_ZH.get(e.role, e.role)}</td><td class='num'>{e.ratees}</td>"
+            f"<td class='num'>{e.moved}</td><td class='num'>{e.mean_shift:+.3f}</td>"
+            f"<td class='num'>{e.mean_abs_shift:.3f}</td>"
+            f"<td class='num'>{e.largest_shift:+.3f}</td>"
+            f"<td class='num'>{e.responses_unused} / {e.responses}</td></tr>"
+        )
+    parts.append("</table>")
+    if result.fallbacks:
+        parts.append(
+            f"<p>{len(result.fallbacks)} 个对象·角色组合若按清洗结果将少于 k 名评价人，"
+            "因此保留未清洗的原始均分（未做剔除）。</p>"
+        )
+
     # raw vs clean per ratee: the largest shifts first
     # only reportable groups: the k rule protects small groups in every output
     shifted = [

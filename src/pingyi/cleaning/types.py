@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -284,6 +285,21 @@ class CollusionGroup:
 
 
 @dataclass
+class CleaningEffect:
+    """How far cleaning moved one role's scores from the raw means (1..5 scale)."""
+
+    role: str
+    ratees: int
+    moved: int  # ratees whose score moved by at least 0.005
+    mean_shift: float  # signed: negative means cleaning lowered scores on average
+    mean_abs_shift: float
+    largest_shift: float
+    largest_ratee: str
+    responses: int
+    responses_unused: int  # excluded entirely (weight 0)
+
+
+@dataclass
 class CleaningResult:
     """Everything the pipeline decided; ``write_outputs`` turns it into files."""
 
@@ -296,6 +312,36 @@ class CleaningResult:
     default_channel_responses: dict[str, int]  # ratee -> public responses ignored as default
     stage_seconds: dict[str, float] = field(default_factory=dict)
     notes: dict[str, int] = field(default_factory=dict)  # extra counts for the report
+    # (ratee, role) whose score stayed uncleaned: cleaning would have left fewer than k
+    fallbacks: list[tuple[str, str]] = field(default_factory=list)
+
+    def effect(self) -> list[CleaningEffect]:
+        """What cleaning did to the scores, per role: how far it moved them from raw."""
+        by_role: dict[str, list[ScoreRow]] = {}
+        for row in self.scores:
+            if not math.isnan(row.clean_mean):
+                by_role.setdefault(row.role, []).append(row)
+        out = []
+        for role in ROLES:
+            rows = by_role.get(role, [])
+            if not rows:
+                continue
+            shifts = [row.clean_mean - row.raw_mean for row in rows]
+            largest = max(range(len(rows)), key=lambda k: (abs(shifts[k]), rows[k].ratee))
+            out.append(
+                CleaningEffect(
+                    role=role,
+                    ratees=len(rows),
+                    moved=sum(1 for x in shifts if abs(x) >= 0.005),
+                    mean_shift=sum(shifts) / len(rows),
+                    mean_abs_shift=sum(abs(x) for x in shifts) / len(rows),
+                    largest_shift=shifts[largest],
+                    largest_ratee=rows[largest].ratee,
+                    responses=sum(row.n_responses for row in rows),
+                    responses_unused=sum(row.n_responses - row.n_used for row in rows),
+                )
+            )
+        return out
 
     def flags_by_reason(self, include_overridden: bool = True) -> dict[str, int]:
         counts = dict.fromkeys(REASONS, 0)

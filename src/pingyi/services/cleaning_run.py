@@ -96,6 +96,17 @@ async def _records(
     return records, honeypot, off_hours, names
 
 
+async def run_summary(campaign_id: int, revision: int) -> dict[str, Any] | None:
+    """A cleaning run's summary (counts per reason, its effect on the scores)."""
+    run = (
+        await CleaningRun.select(CleaningRun.summary)
+        .where((CleaningRun.campaign == campaign_id) & (CleaningRun.revision == revision))
+        .output(load_json=True)
+        .first()
+    )
+    return run["summary"] if run else None
+
+
 def cleaning_policy(policy: Policy) -> dict[str, int]:
     return {"satisfied_min": policy.satisfied_min, "superior_k": policy.superior_k}
 
@@ -154,6 +165,12 @@ async def run_cleaning(
         "flagged_responses": len(
             {f.response_id for f in result.flags if f.response_id and not f.overridden}
         ),
+        # how far cleaning moved the scores, so the agency sees it before HR does
+        "effect": [
+            {**dataclasses.asdict(e), "largest_ratee": names.get(e.largest_ratee, e.largest_ratee)}
+            for e in result.effect()
+        ],
+        "fallbacks": len(result.fallbacks),
     }
     report = render_report(result)
     async with Flag._meta.db.transaction():

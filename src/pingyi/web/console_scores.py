@@ -18,7 +18,7 @@ from pingyi.db.tables import Campaign, Publication, Staff
 from pingyi.i18n import translate
 from pingyi.numbers import plain_int
 from pingyi.scoring import GRADE_PRESETS, Policy
-from pingyi.services import appeals, scores
+from pingyi.services import appeals, cleaning_run, scores
 from pingyi.services.campaigns import CampaignError
 from pingyi.web.console_campaigns import Form, _actor, _campaign
 from pingyi.web.guards import current_user
@@ -82,10 +82,18 @@ async def scores_page(request: Request[Any, Any, Any], code: FromPath[str]) -> T
     grades = Counter(r.recommended_grade for r in rows if r.recommended_grade)
     labels = [policy.label(level, lang) for level in range(len(policy.labels))]
     zh_labels = [policy.label(level) for level in range(len(policy.labels))]
+    campaign = await _campaign(code)
+    # the agency sees what cleaning did to these scores before HR does
+    summary = (
+        await cleaning_run.run_summary(campaign["id"], facts["revision"])
+        if _is_agency(request)
+        else None
+    )
     return render(
         request,
         "admin/scores.html",
-        campaign=await _campaign(code),
+        campaign=campaign,
+        summary=summary,
         facts=facts,
         rows=rows,
         policy=policy,
