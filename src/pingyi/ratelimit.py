@@ -40,6 +40,12 @@ def decide(now: float, window_s: float, previous: int, current: int, limit: int)
 class RateLimiter(Protocol):
     async def hit(self, key: str, limit: int, window_s: float) -> Decision: ...
 
+    async def claim(self, key: str, ttl_s: float) -> bool:
+        """True for the first claim of `key` within `ttl_s`, False for any repeat."""
+        ...
+
+    async def release(self, key: str) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -48,6 +54,7 @@ class MemoryRateLimiter:
         self._clock = clock
         self._max_keys = max_keys
         self._counts: dict[str, tuple[int, int, int]] = {}  # key -> (window, previous, current)
+        self._claims: dict[str, float] = {}  # key -> expiry
 
     async def hit(self, key: str, limit: int, window_s: float) -> Decision:
         now = self._clock()
@@ -63,8 +70,21 @@ class MemoryRateLimiter:
         self._counts[key] = (window, previous, current)
         return decide(now, window_s, previous, current, limit)
 
+    async def claim(self, key: str, ttl_s: float) -> bool:
+        now = self._clock()
+        if len(self._claims) >= self._max_keys:
+            self._claims = {k: v for k, v in self._claims.items() if v > now}
+        if self._claims.get(key, 0.0) > now:
+            return False
+        self._claims[key] = now + ttl_s
+        return True
+
+    async def release(self, key: str) -> None:
+        self._claims.pop(key, None)
+
     async def close(self) -> None:
         self._counts.clear()
+        self._claims.clear()
 
 
 class RedisRateLimiter:
@@ -84,6 +104,13 @@ class RedisRateLimiter:
             pipe.get(f"{self._prefix}{key}:{window - 1}")
             current, _, previous = await pipe.execute()
         return decide(now, window_s, int(previous or 0), int(current), limit)
+
+    async def claim(self, key: str, ttl_s: float) -> bool:
+        name = f"{self._prefix}claim:{key}"
+        return bool(await self._redis.set(name, b"1", nx=True, ex=max(1, math.ceil(ttl_s))))
+
+    async def release(self, key: str) -> None:
+        await self._redis.delete(f"{self._prefix}claim:{key}")
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -53,7 +53,9 @@ class Settings:
     login_limit_per_minute: int = 10
     rate_limit_per_device: int = 5
     rate_limit_window_s: int = 600
+    # Not a refusal: beyond it the window's ratings raise an alert for the agency.
     rate_limit_per_window: int = 600
+    rate_limit_per_address: int = 60
     callback_role: str = "unit_leader"
     schedule_interval_s: float = 30.0  # scheduled open/close pass; 0 turns it off
 
@@ -115,6 +117,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_per_device=_int(env, "PINGYI_RATE_LIMIT_PER_DEVICE", 5),
         rate_limit_window_s=_int(env, "PINGYI_RATE_LIMIT_WINDOW_S", 600),
         rate_limit_per_window=_int(env, "PINGYI_RATE_LIMIT_PER_WINDOW", 600),
+        rate_limit_per_address=_int(env, "PINGYI_RATE_LIMIT_PER_ADDRESS", 60),
         callback_role=_callback_role(env.get("PINGYI_CALLBACK_ROLE", "unit_leader")),
         schedule_interval_s=float(_int(env, "PINGYI_SCHEDULE_INTERVAL_S", 30)),
     )

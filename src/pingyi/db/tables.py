@@ -275,6 +275,21 @@ class PressureReport(Table, tablename="pressure_report"):
     window = restrict(ServiceWindow)
     text = Text(default="")
     reported_on = Date()
+    # One report per rating form: a keyed hash of the form's submission id (unique
+    # index in the migration); not the response's id, so the report stays apart.
+    once = Varchar(length=64, null=True, default=None)
+
+
+class VolumeAlert(Table, tablename="volume_alert"):
+    """A window received more citizen ratings than its alert threshold within the
+    rate-limit period. Nobody was refused: the ratings are stored, the cleaning judges
+    them (BURST) and the agency sees this alert on the campaign's alerts page."""
+
+    campaign = restrict(Campaign, null=False, index=True)
+    window = restrict(ServiceWindow, null=False)
+    started_at = Timestamptz()
+    threshold = Integer()
+    period_s = Integer()
 
 
 class CleaningRun(Table, tablename="cleaning_run"):
@@ -391,6 +406,7 @@ ALL_TABLES: list[type[Table]] = [
     BadReviewCase,
     CitizenContact,
     PressureReport,
+    VolumeAlert,
     CleaningRun,
     Flag,
     Override,

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from pingyi.security import derive_key, sign, unsign
+from pingyi.security import derive_key, hmac_hex, sign, unsign
 from pingyi.settings import get_settings
 
 _REF = re.compile(r"^c(\d{1,9})w(\d{1,9})$")
@@ -78,10 +78,20 @@ class FormToken:
             return None
 
 
-def sign_pressure(campaign_id: int, window_id: int) -> str:
-    return sign(_key("pressure-form"), f"c{campaign_id}w{window_id}")
+_PRESSURE = re.compile(r"^c(\d{1,9})w(\d{1,9})s([0-9a-f]{32})$")
 
 
-def resolve_pressure(token: str) -> tuple[int, int] | None:
-    match = _REF.match(unsign(_key("pressure-form"), token[:100]) or "")
-    return (int(match.group(1)), int(match.group(2))) if match else None
+def sign_pressure(campaign_id: int, window_id: int, submission_id: str) -> str:
+    """The thank-you page's pressure form: one per rating form (its submission id)."""
+    return sign(_key("pressure-form"), f"c{campaign_id}w{window_id}s{submission_id}")
+
+
+def resolve_pressure(token: str) -> tuple[int, int, str] | None:
+    match = _PRESSURE.match(unsign(_key("pressure-form"), token[:120]) or "")
+    return (int(match.group(1)), int(match.group(2)), match.group(3)) if match else None
+
+
+def pressure_once(submission_id: str) -> str:
+    """What a pressure report keeps of its form: a keyed hash, so at most one report
+    per rating form, and nothing that equals the rating's own client id."""
+    return hmac_hex(_key("pressure-once"), submission_id)

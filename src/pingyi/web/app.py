@@ -31,6 +31,7 @@ from pingyi.web.api import DeviceApi
 from pingyi.web.api_scores import ScoresApi
 from pingyi.web.auth import AuthController
 from pingyi.web.citizen import CitizenController
+from pingyi.web.console_alerts import ALERT_HANDLERS
 from pingyi.web.console_campaigns import CAMPAIGN_HANDLERS
 from pingyi.web.console_cases import CASE_HANDLERS
 from pingyi.web.console_indicators import INDICATOR_HANDLERS
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             admin_home,
             *SETUP_HANDLERS,
             *CAMPAIGN_HANDLERS,
+            *ALERT_HANDLERS,
             *REPORT_HANDLERS,
             *ORG_HANDLERS,
             *ORG_EDIT_HANDLERS,

@@ -13,8 +13,15 @@ from litestar.response import Template
 
 from pingyi.i18n import translate
 from pingyi.services import tickets
+from pingyi.services.alerts import record_volume_alert
 from pingyi.services.fingerprint import fingerprint
-from pingyi.services.links import FormToken, resolve_pressure, resolve_window_ref, sign_pressure
+from pingyi.services.links import (
+    FormToken,
+    pressure_once,
+    resolve_pressure,
+    resolve_window_ref,
+    sign_pressure,
+)
 from pingyi.services.public_rating import (
     REASONS,
     WindowContext,
@@ -27,6 +34,13 @@ from pingyi.services.reports import record_pressure
 from pingyi.web.guessing import wrong_link
 from pingyi.web.rendering import render, request_language
 from pingyi.web.state import limiter_of, reference_cache_of, settings_of, writer_of
+
+# How long a rating or pressure form is remembered as used (a replay within it counts
+# toward no limit; the writer and the database dedupe beyond it all the same).
+FORM_CLAIM_S = 86_400
+# Pressure reports one address may file per rate-limit period (a hall's Wi-Fi is one
+# address for many citizens: generous, but not unlimited).
+PRESSURE_PER_ADDRESS = 20
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -121,24 +135,39 @@ async def _submit(
     device = await fingerprint(client_ip, request.headers.get("user-agent", ""), now.date())
     settings = settings_of(request)
     limiter = limiter_of(request)
-    for key, limit in (
-        (f"dev:{device}", settings.rate_limit_per_device),
-        (f"win:{window_id}", settings.rate_limit_per_window),
-    ):
-        decision = await limiter.hit(key, limit, settings.rate_limit_window_s)
-        if not decision.allowed:
-            page = _form(
-                request,
-                ctx,
-                token,
-                action,
-                {**values, "contact": rating.contact},
-                {},
-                translate("error.rate_limited", lang, seconds=decision.retry_after_s),
-                status=429,
+    period = settings.rate_limit_window_s
+    # A form counts once: a replay or a double click of the same form goes straight to
+    # the writer (which stores it once and thanks again) and counts toward no limit.
+    form_key = f"form:{token.submission_id}"
+    if await limiter.claim(form_key, FORM_CLAIM_S):
+        # Limits apply to the source: its address (a changed user agent does not
+        # reset it) and its fingerprint (address network + user agent).
+        for key, limit in (
+            (f"addr:{client_ip}", settings.rate_limit_per_address),
+            (f"dev:{device}", settings.rate_limit_per_device),
+        ):
+            decision = await limiter.hit(key, limit, period)
+            if not decision.allowed:
+                await limiter.release(form_key)  # the same form may try again later
+                page = _form(
+                    request,
+                    ctx,
+                    token,
+                    action,
+                    {**values, "contact": rating.contact},
+                    {},
+                    translate("error.rate_limited", lang, seconds=decision.retry_after_s),
+                    status=429,
+                )
+                page.headers["Retry-After"] = str(decision.retry_after_s)
+                return page
+        # A window's volume never refuses a citizen: beyond the threshold the agency
+        # gets an alert (once per period) and the cleaning judges the ratings (BURST).
+        volume = await limiter.hit(f"win:{window_id}", settings.rate_limit_per_window, period)
+        if not volume.allowed and await limiter.claim(f"alert:{campaign_id}:{window_id}", period):
+            await record_volume_alert(
+                campaign_id, window_id, now, settings.rate_limit_per_window, period
             )
-            page.headers["Retry-After"] = str(decision.retry_after_s)
-            return page
     new = build_response(
         ctx,
         rating,
@@ -161,7 +190,7 @@ async def _submit(
         "citizen/thanks.html",
         bad_review=new.bad_review is not None,
         pressure_action="/p",
-        pressure_token=sign_pressure(campaign_id, window_id),
+        pressure_token=sign_pressure(campaign_id, window_id, token.submission_id),
     )
 
 
@@ -232,5 +261,22 @@ class CitizenController(Controller):
         resolved = resolve_pressure(str(data.get("token") or ""))
         if resolved is None:
             return _notice(request, "notice.bad_link", 400)
-        await record_pressure(resolved[0], resolved[1], str(data.get("text") or "")[:500])
+        campaign_id, window_id, submission_id = resolved
+        once = pressure_once(submission_id)
+        limiter = limiter_of(request)
+        # One report per rating form: a repeat is thanked again and stores nothing.
+        if await limiter.claim(f"pressure:{once}", FORM_CLAIM_S):
+            client = request.client.host if request.client else "unknown"
+            decision = await limiter.hit(
+                f"pressure-addr:{client}",
+                PRESSURE_PER_ADDRESS,
+                settings_of(request).rate_limit_window_s,
+            )
+            if not decision.allowed:
+                await limiter.release(f"pressure:{once}")
+                page = _notice(request, "pressure.limited", 429)
+                page.headers["Retry-After"] = str(decision.retry_after_s)
+                return page
+            text = str(data.get("text") or "")[:500]
+            await record_pressure(campaign_id, window_id, text, once)
         return _notice(request, "pressure.thanks", 200)
