@@ -4,6 +4,7 @@ work orders, interviews and the audit chain."""
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -112,15 +113,23 @@ def test_clean_command_writes_three_files_and_refuses_bad_input(tmp_path: Path) 
                 ]
             )
     out = tmp_path / "out"
+    # file mode needs no secret and writes nothing outside --out (no .pingyi/secret_key)
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    bare_env = {k: v for k, v in os.environ.items() if not k.startswith("PINGYI_")}
     run = subprocess.run(
         [sys.executable, "-m", "pingyi.cli", "clean", str(good), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        cwd=workdir,
+        env=bare_env,
     )
     assert run.returncode == 0, run.stderr
     assert {p.name for p in out.iterdir()} == {"scores.csv", "flags.csv", "report.html"}
+    assert list(workdir.iterdir()) == []
+    assert {p.name for p in tmp_path.iterdir()} == {"ratings.csv", "out", "cwd"}
     bad = tmp_path / "bad.csv"
     bad.write_text(good.read_text().replace(",4,2026", ",9,2026", 1), encoding="utf-8")
     refused = subprocess.run(

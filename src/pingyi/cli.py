@@ -27,13 +27,21 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+# commands that touch neither the database nor any secret: they read no settings, so
+# they need no key and write nothing outside the folder they are given
+STANDALONE = {"clean"}
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """pingyi (评议): collect, clean and deliver ratings of public services.
 
     Settings come from environment variables: PINGYI_DATABASE_URL (default
     sqlite:///pingyi.db), PINGYI_SECRET_KEY, PINGYI_REDIS_URL, PINGYI_BASE_URL.
     """
+    if ctx.invoked_subcommand in STANDALONE:
+        return
     try:
         get_settings()
     except SettingsError as exc:
@@ -494,6 +502,40 @@ def audit_verify() -> None:
             f"({check.checked} events before it are intact)."
         )
     click.echo(f"Audit log intact: {check.checked} events.")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Show what would be purged; change nothing.")
+def purge(dry_run: bool) -> None:
+    """Delete personal data whose retention period has ended (PINGYI_RETAIN_*):
+    fingerprint keys, call-back contacts, free-text comments, raw peer ballots and old
+    audit events. Each class purged is audited. The server does the same every
+    PINGYI_PURGE_INTERVAL_S seconds; while a server holds the purge lock this command
+    leaves the work to it."""
+    from pingyi.services.retention import Retention, purge_lock
+    from pingyi.services.retention import purge as run_purge
+
+    settings = get_settings()
+
+    async def once() -> Any:
+        lock = purge_lock(settings.data_dir)
+        if not dry_run and not await lock.acquire():
+            return None
+        try:
+            return await run_purge(
+                retention=Retention.from_settings(settings), actor="cli", dry_run=dry_run
+            )
+        finally:
+            await lock.release()
+
+    result = run(once())
+    if result is None:
+        click.echo("Another purge (a running server) holds the lock; nothing done.")
+        return
+    for item in result.purged:
+        click.echo(("would purge " if dry_run else "purged ") + item.line())
+    if not result.purged:
+        click.echo("Nothing is due for purging.")
 
 
 if __name__ == "__main__":  # pragma: no cover
