@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 from cleaning_helpers import form, honest_peers, honest_public, ratings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -40,12 +41,59 @@ def affected_share(records, result) -> float:
     return len(touched) / len(ids)
 
 
+def raw_standard_errors(records) -> dict[tuple[str, str], float]:
+    """Standard error of each (ratee, role) raw mean of response composites."""
+    composite: dict[str, list[float]] = {}
+    key_of: dict[str, tuple[str, str]] = {}
+    for r in records:
+        composite.setdefault(r["response_id"], []).append(float(r["score"]))
+        key_of[r["response_id"]] = (r["ratee"], r["role"])
+    groups: dict[tuple[str, str], list[float]] = {}
+    for rid, scores in composite.items():
+        groups.setdefault(key_of[rid], []).append(float(np.mean(scores)))
+    return {k: float(np.std(v, ddof=1) / np.sqrt(len(v))) for k, v in groups.items() if len(v) > 1}
+
+
 @SETTINGS
 @given(seed=st.integers(0, 10_000), n_staff=st.integers(8, 12), per_window=st.integers(20, 50))
 def test_honest_data_stays_nearly_untouched(seed, n_staff, per_window):
     records = honest_campaign(seed, n_staff, per_window)
     result = clean(ratings(records))
-    assert affected_share(records, result) < 0.03
+    assert affected_share(records, result) < 0.01
+    se = raw_standard_errors(records)
+    for row in result.scores:
+        assert abs(row.clean_mean - row.raw_mean) <= se[(row.ratee, row.role)] + 1e-9, row
+
+
+def unit_campaign(seed: int, n_staff: int, lift: float = 0.0):
+    """Two units of peers, each with one lenient rater, whose answers stay inside 1..4;
+    ``lift`` is added to every answer received by unit A (the 1..5 scale still holds)."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for unit in ("A", "B"):
+        staff = [f"{unit}{k}" for k in range(n_staff)]
+        quality = dict(zip(staff, rng.uniform(1.8, 3.0, n_staff), strict=True))
+        lenient = {f"{unit}1": 1.2}
+        for r in honest_peers(rng, staff, quality, bias=lenient, prefix=f"p{unit}"):
+            score = min(int(r["score"]), 4)
+            records.append({**r, "score": score + (lift if unit == "A" else 0.0)})
+    return records
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), n_staff=st.integers(6, 12))
+def test_a_constant_added_to_a_whole_unit_moves_its_scores_by_that_constant(seed, n_staff):
+    result = clean(ratings(unit_campaign(seed, n_staff)))
+    lifted = clean(ratings(unit_campaign(seed, n_staff, lift=1.0)))
+    before = {s.ratee: s.clean_mean for s in result.scores}
+    after = {s.ratee: s.clean_mean for s in lifted.scores}
+    assert before.keys() == after.keys()
+    for ratee, mean in before.items():
+        expected = mean + (1.0 if ratee.startswith("A") else 0.0)
+        assert after[ratee] == pytest.approx(expected, abs=1e-6), ratee
+    assert sorted((f.reason, f.rater, f.response_id) for f in result.flags) == sorted(
+        (f.reason, f.rater, f.response_id) for f in lifted.flags
+    )
 
 
 def snapshot(result):

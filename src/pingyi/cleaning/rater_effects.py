@@ -105,7 +105,13 @@ def _ridge_fit(
     rows = np.repeat(np.arange(m), len(blocks))
     base = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(m, int(offsets[-1])))
     base = base @ sparse.diags(scale)
-    center = float(np.average(y, weights=w)) if m and w.sum() > 0 else 0.0
+    # centre each level group on its own weighted mean, so a constant added to one
+    # group's ratings moves its level and nothing else
+    level_of, n_levels = blocks[0][0], blocks[0][1]
+    level_w = np.bincount(level_of, weights=w, minlength=n_levels)
+    level_mean = np.bincount(level_of, weights=w * y, minlength=n_levels)
+    level_mean = np.where(level_w > 0, level_mean / np.maximum(level_w, 1e-12), 0.0)
+    center = level_mean[level_of]
     robust_w = np.ones(m)
     coef = np.zeros(int(offsets[-1]))
     resid = y - center
@@ -119,7 +125,7 @@ def _ridge_fit(
         resid = y - center - sum(coef[idx + offsets[k]] for k, (idx, _, _) in enumerate(blocks))
         sigma = max(1.4826 * float(np.median(np.abs(resid))) if m else 0.5, 0.1)
         robust_w = np.minimum(1.0, c.huber_k * sigma / np.maximum(np.abs(resid), 1e-12))
-    coef[: sizes[0]] += center  # the first block is the unpenalised level
+    coef[:n_levels] += level_mean  # the first block is the unpenalised level
     return coef, resid, sigma
 
 

@@ -264,7 +264,9 @@ def flag_bursts(
         & np.isfinite(table.t)
         & (table.channel != DEFAULT_CHANNEL)
     )  # duplicates still count: repeated devices are the very sign of a burst
-    top = usable & (value >= c.top_score)
+    # a rating with its own service ticket stands for a citizen who was served: many of
+    # them in a short time are a busy window, not ballot stuffing
+    top = usable & (value >= c.top_score) & (table.ticket_code < 0)
     n = len(table)
     window_burst = np.zeros(n, bool)
     detail: dict[int, str] = {}
