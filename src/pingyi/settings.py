@@ -58,6 +58,13 @@ class Settings:
     rate_limit_per_address: int = 60
     callback_role: str = "unit_leader"
     schedule_interval_s: float = 30.0  # scheduled open/close pass; 0 turns it off
+    # retention (services/retention.py): days each class of personal data is kept
+    retain_fingerprint_key_days: int = 0  # after the campaign's first publication
+    retain_contact_days: int = 0  # after the bad-review case closes
+    retain_comment_days: int = 365  # free text, after the campaign's first publication
+    retain_ballot_days: int = 0  # raw peer ballots, after the appeal period
+    retain_audit_days: int = 365  # at least 183 (six months)
+    purge_interval_s: float = 3600.0  # the server's purge pass; 0 turns it off
 
     @property
     def is_postgres(self) -> bool:
@@ -120,7 +127,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_per_address=_int(env, "PINGYI_RATE_LIMIT_PER_ADDRESS", 60),
         callback_role=_callback_role(env.get("PINGYI_CALLBACK_ROLE", "unit_leader")),
         schedule_interval_s=float(_int(env, "PINGYI_SCHEDULE_INTERVAL_S", 30)),
+        retain_fingerprint_key_days=_days(env, "PINGYI_RETAIN_FINGERPRINT_KEY_DAYS", 0),
+        retain_contact_days=_days(env, "PINGYI_RETAIN_CONTACT_DAYS", 0),
+        retain_comment_days=_days(env, "PINGYI_RETAIN_COMMENT_DAYS", 365),
+        retain_ballot_days=_days(env, "PINGYI_RETAIN_BALLOT_DAYS", 0),
+        retain_audit_days=_days(env, "PINGYI_RETAIN_AUDIT_DAYS", 365, minimum=183),
+        purge_interval_s=float(_days(env, "PINGYI_PURGE_INTERVAL_S", 3600)),
     )
+
+
+def _days(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    """A retention period (or interval): a whole number, not below `minimum`."""
+    value = _int(env, name, default)
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def _callback_role(value: str) -> str:

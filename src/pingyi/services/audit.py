@@ -16,6 +16,9 @@ from typing import Any
 from pingyi.db.tables import AuditEvent
 
 GENESIS = "0" * 64
+# Written by a retention purge before it removes the oldest events: names the last
+# removed event and its hash, so the chain verifies from the first one that remains.
+PURGE_ACTION = "audit.purge"
 
 
 def _canonical(value: Any) -> Any:
@@ -103,14 +106,35 @@ class ChainCheck:
     problem: str = ""
 
 
+def _anchor(rows: list[dict[str, Any]]) -> tuple[int, str] | None:
+    """(seq, hash) the first remaining event continues from: the genesis, or the last
+    event a purge removed, as a later (chained) purge event records it."""
+    if not rows or rows[0]["seq"] == 1:
+        return 0, GENESIS
+    for row in rows:
+        if row["action"] != PURGE_ACTION:
+            continue
+        after = _canonical(row["after"]) or {}
+        if after.get("through_seq") == rows[0]["seq"] - 1:
+            return int(after["through_seq"]), str(after.get("last_hash", ""))
+    return None
+
+
 async def verify_chain() -> ChainCheck:
     rows = await AuditEvent.select().order_by(AuditEvent.seq)
-    prev = GENESIS
-    for i, row in enumerate(rows, start=1):
+    anchor = _anchor(rows)
+    if anchor is None:
+        return ChainCheck(
+            False, 0, rows[0]["seq"], f"events before {rows[0]['seq']} removed without a purge"
+        )
+    first, prev = anchor
+    for i, row in enumerate(rows, start=first + 1):
         if row["seq"] != i:
-            return ChainCheck(False, i - 1, row["seq"], f"sequence gap before event {row['seq']}")
+            return ChainCheck(
+                False, i - 1 - first, row["seq"], f"sequence gap before event {row['seq']}"
+            )
         if row["prev_hash"] != prev:
-            return ChainCheck(False, i - 1, row["seq"], "previous-hash link broken")
+            return ChainCheck(False, i - 1 - first, row["seq"], "previous-hash link broken")
         expected = event_hash(
             prev,
             row["seq"],
@@ -122,6 +146,8 @@ async def verify_chain() -> ChainCheck:
             row["after"],
         )
         if expected != row["hash"]:
-            return ChainCheck(False, i - 1, row["seq"], "content changed after it was written")
+            return ChainCheck(
+                False, i - 1 - first, row["seq"], "content changed after it was written"
+            )
         prev = row["hash"]
     return ChainCheck(True, len(rows))

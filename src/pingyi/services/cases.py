@@ -10,6 +10,7 @@ from pingyi.db.tables import BadReviewCase, CitizenContact
 from pingyi.numbers import plain_int
 from pingyi.services import audit
 from pingyi.services.contacts import decrypt_contact
+from pingyi.settings import get_settings
 
 VERIFICATIONS = ("justified", "unjustified", "no_legal_basis")
 HANDLING_LEVELS = (3, 2, 1)  # 满意, 基本满意, 不满意
@@ -134,7 +135,8 @@ async def record_contact(user: dict[str, Any], case_id: int) -> None:
 async def close_case(user: dict[str, Any], case_id: int, form: dict[str, str]) -> None:
     """Closing needs a verification result with an explanation, the rectification
     taken, and, when the citizen left a contact, the feedback and call-back result.
-    The contact is deleted with the closing."""
+    The contact is deleted with the closing, or, with PINGYI_RETAIN_CONTACT_DAYS set,
+    by the retention purge that many days later."""
     case = await get_case(user, case_id)
     if case["state"] == "closed":
         raise CaseError("this case is already closed")
@@ -167,7 +169,8 @@ async def close_case(user: dict[str, Any], case_id: int, form: dict[str, str]) -
     }
     async with BadReviewCase._meta.db.transaction():
         await BadReviewCase.update(changes).where(BadReviewCase.id == case_id)
-        await CitizenContact.delete().where(CitizenContact.case == case_id)
+        if get_settings().retain_contact_days == 0:
+            await CitizenContact.delete().where(CitizenContact.case == case_id)
     await audit.record(
         user["username"],
         "case.close",

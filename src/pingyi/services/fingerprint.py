@@ -46,5 +46,10 @@ async def daily_key(day: date) -> bytes:
     return key
 
 
+def forget_keys() -> None:
+    """Drop the key held in memory (a purge removed keys from the database)."""
+    _cache.clear()
+
+
 async def fingerprint(ip: str, user_agent: str, day: date) -> str:
     return hmac_hex(await daily_key(day), f"{network_of(ip)}|{user_agent[:300]}", length=24)

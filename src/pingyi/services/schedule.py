@@ -215,8 +215,9 @@ class SchedulerLock:
     """Held by at most one process: PostgreSQL advisory lock on a connection of its
     own, or an exclusive file lock in the data folder on SQLite."""
 
-    def __init__(self, lock_file: Path | None = None) -> None:
+    def __init__(self, lock_file: Path | None = None, key: int = LOCK_KEY) -> None:
         self.lock_file = lock_file
+        self.key = key  # the purge holds a lock of its own
         self._connection: Any = None
         self._fd: int | None = None
 
@@ -236,7 +237,7 @@ class SchedulerLock:
                     await self._connection.close()
                 self._connection = None
         connection = await engine.get_new_connection()
-        if await connection.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+        if await connection.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
             self._connection = connection
             return True
         await connection.close()
@@ -262,7 +263,7 @@ class SchedulerLock:
     async def release(self) -> None:
         if self._connection is not None:
             with contextlib.suppress(Exception):
-                await self._connection.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+                await self._connection.execute("SELECT pg_advisory_unlock($1)", self.key)
                 await self._connection.close()
             self._connection = None
         if self._fd is not None:

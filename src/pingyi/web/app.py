@@ -23,6 +23,7 @@ from piccolo.engine import engine_finder
 
 from pingyi import __version__
 from pingyi.ratelimit import make_rate_limiter
+from pingyi.services.retention import Retention, start_purger
 from pingyi.services.schedule import start_scheduler
 from pingyi.services.writer import ResponseWriter
 from pingyi.settings import Settings, check_folders, get_settings
@@ -89,9 +90,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await app.state.writer.start()
         # Scheduled campaign open/close (one lock holder among all workers).
         app.state.scheduler = await start_scheduler(settings.schedule_interval_s, settings.data_dir)
+        # Retention purge of personal data (one lock holder among all workers).
+        app.state.purger = await start_purger(
+            settings.purge_interval_s, Retention.from_settings(settings), settings.data_dir
+        )
         try:
             yield
         finally:
+            if app.state.purger is not None:
+                await app.state.purger.stop()
             if app.state.scheduler is not None:
                 await app.state.scheduler.stop()
             await app.state.writer.stop()
