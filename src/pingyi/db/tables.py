@@ -106,6 +106,11 @@ class Item(Table):
     required = Boolean(default=True)
     dimension = Varchar(length=64, default="")
     choices = JSON(default=[])
+    # weight in the response composite (scale5 items only; 0 leaves the item out)
+    weight = DoublePrecision(default=1.0)
+    # asked on window devices too; other channels ask every item, devices `overall`
+    # and the items marked here
+    on_device = Boolean(default=False)
 
 
 class Campaign(Table):
