@@ -62,6 +62,7 @@ FAMILIES = {
     "shared_devices": (shared_devices.generate, 120, 40),
 }
 ROLES = ("public", "peer", "superior")
+ADJUSTMENTS = {"LENIENT", "SEVERE"}  # reasons that correct a score and keep its weight
 
 
 def accuracy(estimate: dict, truth: dict, role: str) -> tuple[float, float]:
@@ -83,6 +84,7 @@ def evaluate(family: str, units: int, seed: int) -> dict:
     caught: dict[str, list[bool]] = defaultdict(list)
     precise: dict[str, list[bool]] = defaultdict(list)
     honest_flagged: dict[str, list[bool]] = defaultdict(list)
+    honest_weighed: list[bool] = []  # excluded or down-weighted, not only bias-adjusted
     role_of = dict(
         zip(campaign.ratings.response_id.tolist(), campaign.ratings.role.tolist(), strict=True)
     )
@@ -95,6 +97,7 @@ def evaluate(family: str, units: int, seed: int) -> dict:
             caught[kind].append(bool(got & EXPECTED_REASONS[kind]))
         elif rid not in default_ids:
             honest_flagged[role_of[rid]].append(bool(got))
+            honest_weighed.append(bool(got - ADJUSTMENTS))
     estimates = {name: fn(campaign.ratings) for name, fn in references.ESTIMATORS.items()}
     estimates["oracle_drop"] = references.oracle_drop(campaign)
     estimates["pingyi"] = {(s.ratee, s.role): s.clean_mean for s in result.scores}
@@ -108,6 +111,7 @@ def evaluate(family: str, units: int, seed: int) -> dict:
         "caught": caught,
         "precise": precise,
         "honest_flagged": honest_flagged,
+        "honest_weighed": honest_weighed,
         "errors": errors,
     }
 
@@ -151,6 +155,10 @@ def report_family(family: str, runs: list[dict], units: int) -> bool:
     fpr = float(np.mean(honest))
     ok &= fpr <= 0.02
     print(f"| **honest responses flagged (any flag)** | {len(honest)} | **{fpr:.4f}** |")
+    weighed = [h for r in runs for h in r["honest_weighed"]]
+    print(
+        f"| honest responses excluded or down-weighted | {len(weighed)} | {np.mean(weighed):.4f} |"
+    )
     for role in ("public", "peer", "superior", "self"):
         by_role = [h for r in runs for h in r["honest_flagged"].get(role, [])]
         if by_role:

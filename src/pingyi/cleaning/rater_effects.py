@@ -45,6 +45,7 @@ class RaterModel:
     bias: np.ndarray  # per rater code, relative to the unit's median rater (0 unknown)
     bias_se: np.ndarray  # per rater code
     n_used: np.ndarray  # per rater code: responses in the model
+    n_eff: np.ndarray  # per rater code: their weight in the model (responses x weight)
     quality: np.ndarray  # per ratee code, relative to its unit level
     sigma: float  # robust residual sd of a response score
     fitted: np.ndarray  # per response (NaN outside the model)
@@ -210,6 +211,7 @@ def fit_rater_model(
         bias=bias,
         bias_se=spread / np.sqrt(n_eff + c.ridge_rater),
         n_used=n_used,
+        n_eff=n_eff,
         quality=quality,
         sigma=sigma,
         fitted=fitted,
@@ -307,7 +309,10 @@ def flag_rater_effects(
     lenient = judged & (model.bias >= c.bias_min) & (z >= c.bias_z)
     severe = judged & (model.bias <= -c.bias_min) & (z <= -c.bias_z)
     for r in np.flatnonzero(lenient | severe).tolist():
-        b = float(model.bias[r])
+        # the ridge guarded the decision; once the evidence is strong, the correction is
+        # the rater's own average gap, not its shrunken estimate
+        n_eff = float(model.n_eff[r])
+        b = float(model.bias[r]) * (n_eff + c.ridge_rater) / max(n_eff, 1e-9)
         word, reason = ("高", "LENIENT") if b > 0 else ("低", "SEVERE")
         ledger.add_rater_flag(
             reason,

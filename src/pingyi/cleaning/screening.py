@@ -74,8 +74,13 @@ def flag_duplicates(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -
     # the same fingerprint, the same ratee and the same answers within minutes, with no
     # distinct ticket: a resubmission. A fingerprint is a device or a hall's network,
     # never a person, and a counter device's fingerprint is every citizen's: not used.
+    # A known rater (a peer's one-time link) is identified already: colleagues filling
+    # their forms on one office PC are different people.
     has = np.flatnonzero(
-        (table.device_code >= 0) & np.isfinite(table.t) & (table.channel != DEVICE_CHANNEL)
+        (table.device_code >= 0)
+        & np.isfinite(table.t)
+        & (table.channel != DEVICE_CHANNEL)
+        & (table.rater_code < 0)
     )
     keys = (
         index[has],
