@@ -276,3 +276,22 @@ async def test_hsts_in_production_only(client: Any, db: str) -> None:
             ):
                 hsts = response.headers.get("strict-transport-security", "")
                 assert hsts.startswith("max-age=31536000"), response.request.url
+
+
+# --------------------------------------------------------------------------- item 9
+
+
+async def test_api_docs_are_local_and_publish_only_the_api(client: Any) -> None:
+    page = await client.get("/api/docs")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "<script>" not in page.text  # no inline script: the CSP would block it
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(assets) >= 3
+    for asset in assets:
+        assert asset.startswith("/") and not asset.startswith("//"), asset
+        assert (await client.get(asset)).status_code == 200, asset
+    schema = (await client.get("/api/docs/openapi.json")).json()
+    assert schema["paths"] and all(path.startswith("/api/") for path in schema["paths"])
+    for console in ("/login", "/logout", "/admin", "/admin/campaigns", "/r/{ref}", "/p"):
+        assert console not in schema["paths"]

@@ -29,6 +29,7 @@ from pingyi.services.writer import ResponseWriter
 from pingyi.settings import Settings, check_folders, get_settings
 from pingyi.web.admin import admin_home
 from pingyi.web.api import DeviceApi
+from pingyi.web.api_docs import LocalSwaggerPlugin, swagger_assets_router
 from pingyi.web.api_scores import ScoresApi
 from pingyi.web.auth import AuthController
 from pingyi.web.citizen import CitizenController
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DeviceApi,
             ScoresApi,
             admin,
+            swagger_assets_router(),
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             path="/api/docs",
             description="Device ratings, service tickets and the HR scoring feed.",
+            render_plugins=[LocalSwaggerPlugin()],
         ),
         exception_handlers={HTTPException: handle_http, Exception: handle_unexpected},
         debug=False,
