@@ -73,6 +73,20 @@ def accuracy(estimate: dict, truth: dict, role: str) -> tuple[float, float]:
     return float(np.sqrt(np.mean((e - t) ** 2))), float(spearmanr(e, t).statistic)
 
 
+def as_stored_means(ratings: Ratings) -> dict[tuple[str, str], float]:
+    """What a naive export would give: every stored response's composite, the platform's
+    automatic default ratings included (``raw_mean`` leaves those out)."""
+    _, inverse = np.unique(ratings.response_id.astype(str), return_inverse=True)
+    composite = np.bincount(inverse, ratings.score) / np.bincount(inverse)
+    first = np.unique(inverse, return_index=True)[1]
+    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for ratee, role, value in zip(
+        ratings.ratee[first].tolist(), ratings.role[first].tolist(), composite.tolist(), strict=True
+    ):
+        groups[(ratee, role)].append(value)
+    return {k: float(np.mean(v)) for k, v in groups.items()}
+
+
 def evaluate(family: str, units: int, seed: int) -> dict:
     campaign = FAMILIES[family][0](n_units=units, seed=seed)
     start = time.perf_counter()
@@ -100,6 +114,7 @@ def evaluate(family: str, units: int, seed: int) -> dict:
             honest_weighed.append(bool(got - ADJUSTMENTS))
     estimates = {name: fn(campaign.ratings) for name, fn in references.ESTIMATORS.items()}
     estimates["oracle_drop"] = references.oracle_drop(campaign)
+    estimates["as_stored"] = as_stored_means(campaign.ratings)
     estimates["pingyi"] = {(s.ratee, s.role): s.clean_mean for s in result.scores}
     errors = {
         name: {role: accuracy(est, campaign.truth, role) for role in ROLES}
