@@ -254,6 +254,21 @@ async def test_control_characters_are_refused_the_same_on_every_database(client:
     assert comments == ["C:\\u0000", "第一行\r\n\t第二行"]
 
 
+async def test_control_characters_in_an_imported_file_are_refused(client: Any) -> None:
+    await make_user("admin", "agency_admin")
+    await login(client, "admin", "correct horse battery")
+    csrf = csrf_from((await client.get("/admin/org")).text)
+    before = await _stored()
+    content = "类型,编码,名称\n单位,u7,不动产\x00登记\n".encode()
+    response = await client.post(
+        "/admin/org/import",
+        data={"_csrf_token": csrf},
+        files={"file": ("org.csv", content, "text/csv")},
+    )
+    assert response.status_code == 400 and "control characters" in response.text
+    assert await _stored() == before
+
+
 # --------------------------------------------------------------------------- item 10
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,9 @@ COLUMNS = [
     "window_code",
     "opening_hours",
 ]
+# Control characters other than tab and line breaks (a CSV cell may hold those).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 HEADERS_ZH = [
     "类型",
     "编码",
@@ -156,6 +160,10 @@ def validate(
     seen: dict[tuple[str, str], int] = {}
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         if not any(row.values()):
+            continue
+        if any(CONTROL.search(value) for value in row.values()):
+            # NUL would be stored on SQLite and refused by PostgreSQL: refused on both.
+            errors.append((number, "contains control characters (such as NUL): remove them"))
             continue
         kind = TYPES.get(row.get("type", ""))
         if kind is None:
