@@ -162,3 +162,27 @@ async def test_agency_sees_alerts_and_pressure_reports(small_app: Any) -> None:
     async with _client(small_app, "192.0.2.2") as console:
         await login(console, "leader", "correct horse battery")
         assert (await console.get("/admin/campaigns/C1/alerts")).status_code == 403
+
+
+async def test_a_form_is_claimed_once_across_workers() -> None:
+    """Two workers sharing Redis see one claim of a form; a released claim (a refused
+    submission) can be claimed again; the in-memory limiter behaves the same."""
+    from pingyi.ratelimit import MemoryRateLimiter, RedisRateLimiter
+
+    prefix = f"pingyi:test:{uuid.uuid4().hex}:"
+    one = RedisRateLimiter("redis://127.0.0.1:6379/0", prefix=prefix)
+    two = RedisRateLimiter("redis://127.0.0.1:6379/0", prefix=prefix)
+    now = [1000.0]
+    memory = MemoryRateLimiter(clock=lambda: now[0])
+    try:
+        assert await one.claim("form:a", 60) and not await two.claim("form:a", 60)
+        await two.release("form:a")
+        assert await one.claim("form:a", 60) and await two.claim("form:b", 60)
+        assert await memory.claim("form:a", 60) and not await memory.claim("form:a", 60)
+        now[0] += 61  # the claim expires
+        assert await memory.claim("form:a", 60)
+        await memory.release("form:a")
+        assert await memory.claim("form:a", 60)
+    finally:
+        await one.close()
+        await two.close()
