@@ -55,6 +55,8 @@ class RaterEffectsConfig:
     ridge_ratee: float = 1.0  # shrinkage of a ratee's quality towards its unit level
     huber_k: float = 1.5  # robust refit: residuals beyond k sigma get less weight
     robust_iterations: int = 2
+    max_sweeps: int = 200  # backfitting sweeps per fit, at most ...
+    tolerance: float = 1e-9  # ... until no coefficient moves by more than this
     bias_min: float = 0.45  # |bias| on the 1..5 scale to call a rater lenient/severe
     bias_z: float = 3.0  # ... and this many standard errors away from 0
     central_ratio: float = 0.35  # slope on colleagues' consensus below this ...

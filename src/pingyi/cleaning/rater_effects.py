@@ -2,8 +2,8 @@
 
 Within a unit (the colleagues who rate one another: a connected group of the peer
 rating graph) a peer's response scores ``unit level + rater bias + ratee quality +
-noise``, fitted jointly by ridge regression on a sparse design (scipy.sparse + LSQR)
-with a Huber refit. When everyone in a unit rates everyone in it and nobody outside,
+noise``, fitted jointly by ridge regression (backfitting: linear in the data) with a
+Huber refit. When everyone in a unit rates everyone in it and nobody outside,
 a strong unit and a lenient one look the same, so biases are centred on the unit's
 median rater: a rater is corrected only relative to colleagues, and the unit keeps the
 level its ratings give it. Other rater roles (superiors) are judged second, against
@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import lsqr
 
 from .config import CleaningConfig, RaterEffectsConfig
 from .ledger import Ledger
@@ -93,41 +92,36 @@ def _ridge_fit(
     """Weighted ridge least squares with one penalty per block of dummy columns.
 
     ``blocks``: (column index per row, number of columns, ridge; 0 = unpenalised).
-    Returns (coefficients per block concatenated, residuals, robust sigma).
+    Solved by block coordinate descent (backfitting): each block is the weighted mean
+    of what the others leave, shrunk by its ridge. Every sweep is a few bincounts over
+    the rows, so the fit is linear in the data and separates by unit. Returns
+    (coefficients per block concatenated, residuals, robust sigma).
     """
     m = len(y)
-    sizes = [size for _, size, _ in blocks]
-    offsets = np.concatenate(([0], np.cumsum(sizes)))
-    # column scaling turns LSQR's single damping into per-block ridge penalties
-    scale = np.concatenate(
-        [np.full(size, 100.0 if ridge <= 0 else 1 / np.sqrt(ridge)) for _, size, ridge in blocks]
-    )
-    cols = np.stack([idx + offsets[k] for k, (idx, _, _) in enumerate(blocks)], axis=1).ravel()
-    rows = np.repeat(np.arange(m), len(blocks))
-    base = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(m, int(offsets[-1])))
-    base = base @ sparse.diags(scale)
-    # centre each level group on its own weighted mean, so a constant added to one
-    # group's ratings moves its level and nothing else
-    level_of, n_levels = blocks[0][0], blocks[0][1]
-    level_w = np.bincount(level_of, weights=w, minlength=n_levels)
-    level_mean = np.bincount(level_of, weights=w * y, minlength=n_levels)
-    level_mean = np.where(level_w > 0, level_mean / np.maximum(level_w, 1e-12), 0.0)
-    center = level_mean[level_of]
+    coefs = [np.zeros(size) for _, size, _ in blocks]
     robust_w = np.ones(m)
-    coef = np.zeros(int(offsets[-1]))
-    resid = y - center
+    resid = y.copy()
     sigma = 0.5
     for _ in range(1 + (c.robust_iterations if robust else 0)):
-        sw = np.sqrt(w * robust_w)
-        if m:
-            design = sparse.diags(sw) @ base
-            sol = lsqr(design, (y - center) * sw, damp=1.0, atol=1e-9, btol=1e-9, iter_lim=2000)
-            coef = sol[0] * scale
-        resid = y - center - sum(coef[idx + offsets[k]] for k, (idx, _, _) in enumerate(blocks))
+        rw = w * robust_w
+        totals = [np.bincount(idx, weights=rw, minlength=size) for idx, size, _ in blocks]
+        fit = sum((coef[idx] for coef, (idx, _, _) in zip(coefs, blocks, strict=True)), np.zeros(m))
+        for _sweep in range(c.max_sweeps):
+            largest = 0.0
+            for k, (idx, size, ridge) in enumerate(blocks):
+                partial = y - fit + coefs[k][idx]
+                new = np.bincount(idx, weights=rw * partial, minlength=size)
+                new = np.where(totals[k] > 0, new / (totals[k] + ridge), 0.0)
+                change = new - coefs[k]
+                fit += change[idx]
+                coefs[k] = new
+                largest = max(largest, float(np.abs(change).max()) if size else 0.0)
+            if largest < c.tolerance:
+                break
+        resid = y - fit
         sigma = max(1.4826 * float(np.median(np.abs(resid))) if m else 0.5, 0.1)
         robust_w = np.minimum(1.0, c.huber_k * sigma / np.maximum(np.abs(resid), 1e-12))
-    coef[:n_levels] += level_mean  # the first block is the unpenalised level
-    return coef, resid, sigma
+    return np.concatenate(coefs), resid, sigma
 
 
 def fit_rater_model(
