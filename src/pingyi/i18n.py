@@ -196,6 +196,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "q.dimension": ("维度", "Dimension"),
     "q.choices": ("选项（用 | 分隔）", "Choices (separated by |)"),
     "q.version": ("版本", "Version"),
+    "q.weight": ("计分权重", "Weight"),
+    "q.on_device": ("评价器也问", "Device asks"),
+    "q.weights_help": (
+        "每份评价的得分是各五级题按权重的加权平均（默认都为 1，0 表示不计分，最大 100）；"
+        "群众问卷若没有 overall 题，总体满意度按权重 1 计。窗口评价器只问总体满意度和勾选"
+        "“评价器也问”的题目；扫码、链接和访谈问全部题目。",
+        "A response scores the weighted mean of its five-level items (weights default to 1; "
+        "0 leaves an item out; at most 100); a public questionnaire without an overall item "
+        "counts overall satisfaction with weight 1. Window devices ask overall satisfaction "
+        'and the items marked "device asks" only; the QR page, links and interviews ask '
+        "every item.",
+    ),
+    "q.overall_only": ("只按总体满意度计分", "Score on overall satisfaction only"),
+    "q.scoring": ("计分与渠道", "Scoring and channels"),
+    "q.overall_implicit": ("总体满意度（固定题）", "Overall satisfaction (always asked)"),
+    "q.not_scored": ("不计分", "not scored"),
     "q.edit": ("编辑", "Edit"),
     "q.preview": ("预览", "Preview"),
     "q.new": ("新建问卷", "New questionnaire"),

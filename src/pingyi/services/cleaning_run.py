@@ -27,18 +27,20 @@ from pingyi.services.campaigns import (
     rater_key,
 )
 from pingyi.services.corrections import superseded_ids
+from pingyi.services.questionnaires import composite_weights
 
 Progress = Callable[[str, float], None]
 
 
 async def _records(
     campaign_id: int, key: bytes
-) -> tuple[list[dict[str, Any]], set[str], set[str], dict[str, str]]:
+) -> tuple[list[dict[str, Any]], set[str], set[str], dict[str, str], set[tuple[int, str]]]:
     """Answer rows in the DESIGN.md section 5 shape, the honeypot response ids, the ids
-    submitted outside their unit's opening hours, and a map from the engine's ratee
-    names back to readable ones."""
+    submitted outside their unit's opening hours, a map from the engine's ratee
+    names back to readable ones, and the (questionnaire version, role) pairs used."""
     responses = await Response.select(
         Response.id,
+        Response.questionnaire_version,
         Response.role,
         Response.channel,
         Response.rater,
@@ -93,7 +95,12 @@ async def _records(
         )
     honeypot = {str(r["id"]) for r in responses if r["honeypot"]}
     off_hours = {str(r["id"]) for r in responses if r["off_hours"]}
-    return records, honeypot, off_hours, names
+    versions = {
+        (int(r["questionnaire_version"]), str(r["role"]))
+        for r in by_id.values()
+        if r["questionnaire_version"] is not None
+    }
+    return records, honeypot, off_hours, names, versions
 
 
 async def run_summary(campaign_id: int, revision: int) -> dict[str, Any] | None:
@@ -118,7 +125,9 @@ async def run_cleaning(
     campaign = await get_campaign(campaign_code)
     check_move(campaign, "cleaned")  # an open campaign is refused before any work
     key = await rater_key(campaign["id"])
-    records, honeypot, off_hours, names = await _records(campaign["id"], key)
+    records, honeypot, off_hours, names, versions = await _records(campaign["id"], key)
+    # each response scores its questionnaire version's composite (DESIGN.md 5)
+    item_weights = await composite_weights(versions)
     overrides = [
         (o["reason"], o["response_id"] or o["rater"])
         for o in await Override.select().where(Override.campaign == campaign["id"])
@@ -143,6 +152,7 @@ async def run_cleaning(
         progress=progress,
         honeypot=honeypot,
         off_hours=off_hours,
+        item_weights=item_weights,
     )
     last = (
         await CleaningRun.select(CleaningRun.revision)

@@ -18,13 +18,39 @@ from litestar.params import JSONBody
 from pingyi.qr import qr_png, qr_svg
 from pingyi.services import devices, tickets
 from pingyi.services.public_rating import RatingInput, build_response, validate
+from pingyi.services.questionnaires import asked_on
 from pingyi.web.state import limiter_of, reference_cache_of, settings_of, writer_of
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
+RATING_DESCRIPTION = """Idempotent: the same `client_id` again answers 200 with the
+same id and stores nothing new.
+
+**What a device must send.** `answers` maps item codes to levels 1-5 (5 非常满意,
+4 满意, 3 基本满意, 2 不满意, 1 非常不满意). `overall` is always required. A device
+(and the `default` channel) asks `overall` and the items that the campaign's public
+questionnaire version marks "device asks" (none by default, so `{"overall": 4}` is a
+complete rating); of those, the required ones must be sent. The questionnaire's other
+items are asked on the phone page: a device may still send them (a screen evaluator
+with more questions), and they are checked and stored, but they are never required on
+a device. An unknown item code, a level outside 1-5 or a missing required item
+answers 422 with `field` = `answers.<code>`.
+
+A rating is bound to the device's window: `staff` must be on duty there (or, without
+a usual window, belong to its unit) and `ticket` must have been issued there, for the
+same staff member; otherwise 422."""
+
+
 class DeviceRating(msgspec.Struct, forbid_unknown_fields=True):
-    """A rating a citizen tapped on a window device."""
+    """A rating a citizen tapped on a window device.
+
+    `answers` maps item codes to levels 1-5 (5 非常满意 ... 1 非常不满意). A device
+    must send `overall`, and the required items its questionnaire version marks
+    "device asks" (none by default: `{"overall": 5}` is a complete rating). It may
+    send any other item of the campaign's public questionnaire (a screen evaluator
+    with more questions): checked and stored, never required. An unknown item code
+    or a level outside 1-5 is refused (422)."""
 
     client_id: uuid.UUID
     window: Code
@@ -125,16 +151,16 @@ class DeviceApi(Controller):
     opt = {"max_body": 16 * 1024, "max_depth": 4}  # noqa: RUF012
 
     @post(
-        "/ratings", summary="Store a rating from a window device", responses=None, status_code=201
+        "/ratings",
+        summary="Store a rating from a window device",
+        description=RATING_DESCRIPTION,
+        responses=None,
+        status_code=201,
     )
     async def post_rating(
         self, request: Request[Any, Any, Any], data: JSONBody[DeviceRating]
     ) -> Response[RatingStored]:
-        """Idempotent: the same `client_id` again answers 200 with the same id and
-        stores nothing new. Answers are levels 1-5 keyed by item code; `overall` is
-        required. A rating is bound to the device's window: `staff` must be on duty
-        there (or, without a usual window, belong to its unit) and `ticket` must have
-        been issued there, for the same staff member; otherwise 422."""
+        """See RATING_DESCRIPTION (the OpenAPI text a device vendor reads)."""
         device = await _device(request)
         if data.window != device["window_code"]:
             raise Unprocessable(
@@ -161,13 +187,16 @@ class DeviceApi(Controller):
             raise Unprocessable(
                 detail=f"unknown item code {unknown[0]!r}", extra={"field": f"answers.{unknown[0]}"}
             )
+        # A device asks `overall` and the items its questionnaire version marks for
+        # devices: only those can be required; any other item is optional here.
+        items = [i if asked_on(i, data.channel) else {**i, "required": False} for i in ctx.items]
         rating = RatingInput(
             overall=data.answers.get("overall"),
             items={k: v for k, v in data.answers.items() if k != "overall"},
             comment=data.comment,
             reason="other",
         )
-        errors, answers = validate(rating, ctx.items)
+        errors, answers = validate(rating, items)
         if errors:
             name, reason = next(iter(errors.items()))
             raise Unprocessable(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from datetime import date
 from typing import Any
 
@@ -29,8 +31,21 @@ from pingyi.web.rendering import render
 BLANK_ROWS = 3
 
 
+def _weight(text: str) -> float:
+    """A blank weight is the default 1; anything that is not a number is NaN, which
+    validation refuses with a message."""
+    if not text:
+        return 1.0
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 def items_from_form(form: dict[str, Any]) -> list[ItemSpec]:
-    """Rows item-<n>-<field>; a row without a code is ignored (the blank spares)."""
+    """Rows item-<n>-<field>; a row without a code is ignored (the blank spares).
+    The "overall only" button (preset=overall_only) sets every item but `overall` to
+    weight 0."""
     numbers = sorted(
         {int(k.split("-")[1]) for k in form if k.startswith("item-") and k.split("-")[1].isdigit()}
     )
@@ -52,8 +67,12 @@ def items_from_form(form: dict[str, Any]) -> list[ItemSpec]:
                 required=field("required") == "on",
                 dimension=field("dimension"),
                 choices=[c.strip() for c in field("choices").split("|") if c.strip()],
+                weight=_weight(field("weight")),
+                on_device=field("on_device") == "on",
             )
         )
+    if form.get("preset") == "overall_only":
+        items = [i if i.code == "overall" else dataclasses.replace(i, weight=0.0) for i in items]
     return items
 
 
@@ -162,7 +181,12 @@ async def questionnaire_edit(
         "questionnaire.edit",
         f"questionnaire:{row['code']}",
         before={"version_id": latest["id"]},
-        after={"version_id": version_id, "items": [i.code for i in items]},
+        after={
+            "version_id": version_id,
+            "items": [i.code for i in items],
+            "weights": {i.code: i.weight for i in items},
+            "on_device": [i.code for i in items if i.on_device],
+        },
     )
     return Redirect(f"/admin/questionnaires/{questionnaire_id}")
 
@@ -175,11 +199,16 @@ async def questionnaire_preview(
     request: Request[Any, Any, Any], questionnaire_id: FromPath[int]
 ) -> Template:
     row, latest = await _questionnaire(questionnaire_id)
-    items = [i for i in await items_of(latest["id"]) if i["code"] != "overall"]
+    all_items = await items_of(latest["id"])
+    items = [i for i in all_items if i["code"] != "overall"]
     return render(
         request,
         "admin/preview.html",
         questionnaire=row,
+        version=latest,
+        all_items=all_items,
+        implicit_overall=row["role"] == "public"
+        and not any(i["code"] == "overall" for i in all_items),
         items=items,
         reasons=REASONS,
         values={},
