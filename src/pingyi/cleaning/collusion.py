@@ -84,13 +84,24 @@ class ResidualGraph:
             counts.append(int((~np.isin(self.u[received], members)).sum()))
         return min(counts) if counts else 0
 
+    def given_by(self, group: list[int]) -> np.ndarray:
+        """Edge indices of the ratings the members gave (slices, not a scan of all)."""
+        parts = [self.by_u[self.u_bounds[m] : self.u_bounds[m + 1]] for m in group]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+    def received_by(self, group: list[int]) -> np.ndarray:
+        parts = [self.by_v[self.v_bounds[m] : self.v_bounds[m + 1]] for m in group]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
     def mutual_rows(self, group: list[int]) -> np.ndarray:
-        inside = np.isin(self.u, group) & np.isin(self.v, group) & (self.u != self.v)
-        return np.sort(self.rows[inside])
+        given = self.given_by(group)
+        inside = np.isin(self.v[given], group) & (self.u[given] != self.v[given])
+        return np.sort(self.rows[given[inside]])
 
     def outside_residual(self, group: list[int]) -> float:
-        outside = ~np.isin(self.u, group) & np.isin(self.v, group)
-        return float(np.mean(self.residual[outside])) if outside.any() else float("nan")
+        received = self.received_by(group)
+        outside = received[~np.isin(self.u[received], group)]
+        return float(np.mean(self.residual[outside])) if len(outside) else float("nan")
 
 
 def _mutual_pairs(
