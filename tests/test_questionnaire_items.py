@@ -175,9 +175,11 @@ async def test_a_device_rates_overall_alone_and_may_send_more(client: Any) -> No
 async def test_an_item_marked_for_devices_is_required_on_devices(client: Any) -> None:
     await open_public_campaign()
     await _admin(client)
+    headers = await _device()
+    # the window's questionnaire is read (and cached) before the edit; nothing stored
+    assert (await _post(client, headers, {"overall": 9})).status_code == 422
     saved = await _edit(client, await _questionnaire_id("pub"), _pub_rows(on_device=True))
     assert saved.status_code in (302, 303)
-    headers = await _device()
     missing = await _post(client, headers, {"overall": 4})
     assert missing.status_code == 422
     assert missing.json()["field"] == "answers.attitude"

@@ -144,6 +144,9 @@ async def edit_questionnaire(questionnaire_id: int, items: list[ItemSpec]) -> in
         return await _new_version(questionnaire_id, latest["version"] + 1, items)
     await Item.delete().where(Item.version == latest["id"])
     await _insert_items(int(latest["id"]), items)
+    from pingyi.services.reference_cache import forget_all  # it imports this module
+
+    forget_all()  # the rating forms of this process see the edit at once
     return int(latest["id"])
 
 
