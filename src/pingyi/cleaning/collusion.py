@@ -1,5 +1,9 @@
 """Stage 3: collusion (人情分) on the graph of rating residuals.
 
+Near-linear: a large group of linked candidates is first peeled to its densest core
+with a priority queue (O(E log V)); only that core, at most ``max_clique_size`` people,
+is judged in detail.
+
 An edge u -> v carries how far u's rating of v sits above v's consensus (median of the
 ratings v received), beyond u's own habit (u's median deviation from consensus).
 Reciprocal inflation is a pair whose edges both point up; a clique is a small group,
@@ -12,6 +16,8 @@ nothing to compare with, and no score would be left to report.
 """
 
 from __future__ import annotations
+
+import heapq
 
 import numpy as np
 from scipy import sparse
@@ -54,34 +60,47 @@ class ResidualGraph:
         mean = np.bincount(inverse, weights=self.residual[keep]) / np.bincount(inverse)
         return keys, mean
 
+    def _inside(self, group: list[int]) -> np.ndarray:
+        """A membership mask over people, padded so that code -1 (not a person) reads
+        False; small groups are checked thousands of times, so no np.isin."""
+        mask = np.zeros(self.n + 1, bool)
+        mask[group] = True
+        return mask
+
     def group_edges(self, group: list[int]) -> dict[tuple[int, int], float]:
         """Residuals of members' mutual ratings against outside consensus and habit."""
-        members = np.array(group)
-        cons_out: dict[int, float] = {}
-        habit_out: dict[int, float] = {}
-        for m in group:
-            received = self.by_v[self.v_bounds[m] : self.v_bounds[m + 1]]
-            outside = received[~np.isin(self.u[received], members)]
-            pool = outside if len(outside) else received
-            cons_out[m] = float(np.median(self.value[pool])) if len(pool) else 0.0
-            given = self.by_u[self.u_bounds[m] : self.u_bounds[m + 1]]
-            outside = given[~np.isin(self.v[given], members)]
-            habit_out[m] = float(np.median(self.deviation[outside])) if len(outside) else 0.0
-        sums: dict[tuple[int, int], list[float]] = {}
-        for m in group:
-            given = self.by_u[self.u_bounds[m] : self.u_bounds[m + 1]]
-            for k in given[np.isin(self.v[given], members) & (self.v[given] != m)].tolist():
-                o = int(self.v[k])
-                sums.setdefault((m, o), []).append(self.value[k] - cons_out[o] - habit_out[m])
-        return {pair: float(np.mean(vals)) for pair, vals in sums.items()}
+        size = len(group)
+        position = np.full(self.n + 1, -1)
+        position[group] = np.arange(size)
+        received = self.received_by(group)
+        receiver, giver = position[self.v[received]], position[self.u[received]]
+        # consensus of each member from outsiders (from everyone if no outsider rated)
+        out = giver < 0
+        cons_out = group_median(receiver[out], self.value[received[out]], size)
+        everyone = group_median(receiver, self.value[received], size)
+        cons_out = np.where(np.isnan(cons_out), np.nan_to_num(everyone), cons_out)
+        # each member's habit towards outsiders
+        given = self.given_by(group)
+        rater, ratee = position[self.u[given]], position[self.v[given]]
+        out = ratee < 0
+        habit_out = np.nan_to_num(group_median(rater[out], self.deviation[given[out]], size))
+        mutual = (ratee >= 0) & (rater != ratee)
+        a, b = rater[mutual], ratee[mutual]
+        excess = self.value[given[mutual]] - cons_out[b] - habit_out[a]
+        pairs, inverse = np.unique(a * size + b, return_inverse=True)
+        means = np.bincount(inverse, weights=excess) / np.bincount(inverse)
+        return {
+            (group[int(p) // size], group[int(p) % size]): float(x)
+            for p, x in zip(pairs.tolist(), means.tolist(), strict=True)
+        }
 
     def fewest_outside_raters(self, group: list[int]) -> int:
         """The smallest number of ratings a member received from outside the group."""
-        members = np.array(group)
-        counts = []
-        for m in group:
-            received = self.by_v[self.v_bounds[m] : self.v_bounds[m + 1]]
-            counts.append(int((~np.isin(self.u[received], members)).sum()))
+        inside = self._inside(group)
+        counts = [
+            int((~inside[self.u[self.by_v[self.v_bounds[m] : self.v_bounds[m + 1]]]]).sum())
+            for m in group
+        ]
         return min(counts) if counts else 0
 
     def given_by(self, group: list[int]) -> np.ndarray:
@@ -95,12 +114,12 @@ class ResidualGraph:
 
     def mutual_rows(self, group: list[int]) -> np.ndarray:
         given = self.given_by(group)
-        inside = np.isin(self.v[given], group) & (self.u[given] != self.v[given])
+        inside = self._inside(group)[self.v[given]] & (self.u[given] != self.v[given])
         return np.sort(self.rows[given[inside]])
 
     def outside_residual(self, group: list[int]) -> float:
         received = self.received_by(group)
-        outside = received[~np.isin(self.u[received], group)]
+        outside = received[~self._inside(group)[self.u[received]]]
         return float(np.mean(self.residual[outside])) if len(outside) else float("nan")
 
 
@@ -122,19 +141,45 @@ def _find_cliques(
     u, v, uv, vu = _mutual_pairs(graph)
     # loose undirected edges link candidate groups; each group is then judged whole
     loose = (uv + vu) / 2 >= c.clique_edge
-    cu, cv = u[loose], v[loose]
+    cu, cv, weight = u[loose], v[loose], ((uv + vu) / 2)[loose]
     adjacency = sparse.coo_matrix((np.ones(len(cu)), (cu, cv)), shape=(graph.n, graph.n))
     _, label = connected_components(adjacency, directed=False)
+    neighbours: dict[int, dict[int, float]] = {}
+    for a, b, w in zip(cu.tolist(), cv.tolist(), weight.tolist(), strict=True):
+        neighbours.setdefault(a, {})[b] = w
+        neighbours.setdefault(b, {})[a] = w
     touched = np.unique(np.concatenate([cu, cv]))
     cliques = []
     for comp in np.unique(label[touched]).tolist():
         members = touched[label[touched] == comp].tolist()
         if len(members) >= 3:
+            members = _densest(members, neighbours, c.max_clique_size)
             core = _peel(members, graph, c.clique_threshold, c.clique_member_min, c.max_clique_size)
             # a group is judged against outsiders: without k of them there is no evidence
             if core and graph.fewest_outside_raters(core[0]) >= k:
                 cliques.append(core)
     return cliques
+
+
+def _densest(members: list[int], neighbours: dict[int, dict[int, float]], size: int) -> list[int]:
+    """Peels the member with the least inflated links (a heap of weighted degrees, so
+    O(E log V)) until at most ``size`` remain: the densest core of a large component."""
+    if len(members) <= size:
+        return members
+    degree = {m: sum(neighbours.get(m, {}).values()) for m in members}
+    heap = [(d, m) for m, d in degree.items()]
+    heapq.heapify(heap)
+    alive = set(members)
+    while len(alive) > size:
+        d, m = heapq.heappop(heap)
+        if m not in alive or d != degree[m]:
+            continue  # a stale entry: the degree changed since it was pushed
+        alive.remove(m)
+        for other, w in neighbours.get(m, {}).items():
+            if other in alive:
+                degree[other] -= w
+                heapq.heappush(heap, (degree[other], other))
+    return sorted(alive)
 
 
 def detect_collusion(
@@ -231,7 +276,7 @@ def _peel(
     """
     group = sorted(members)
     while len(group) >= 3:
-        edges = graph.group_edges(group) if len(group) <= 4 * max_size else {}
+        edges = graph.group_edges(group)
         scores = []
         for m in group:
             mine = [r for (a, b), r in edges.items() if m in (a, b)]
@@ -245,8 +290,7 @@ def _peel(
             and min(scores) >= member_min
         ):
             return group, edges
-        if not edges:  # too big to judge as a whole: drop the least connected first
-            group.pop(len(group) - 1)
-            continue
+        if not edges:
+            return None
         group.pop(min(range(len(group)), key=lambda k: (scores[k], group[k])))
     return None
