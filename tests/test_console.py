@@ -78,6 +78,25 @@ async def test_agency_reviews_flags_in_the_console(client: Any) -> None:
     assert report.status_code == 200 and "<script" not in report.text
 
 
+async def test_the_agency_sees_what_cleaning_did_before_hr_does(client: Any) -> None:
+    from pingyi.services.cleaning_run import run_cleaning
+
+    await _demo_closed()
+    summary = await run_cleaning("2026Q4", "test")
+    public = next(e for e in summary["effect"] if e["role"] == "public")
+    # the demo's ballot-stuffing burst is excluded: some public responses go unused
+    assert public["responses_unused"] >= 20 and public["ratees"] > 0
+    await login(client, "admin", PASSWORD)
+    for page in (
+        "/admin/campaigns/2026Q4/flags",
+        "/admin/campaigns/2026Q4/scores?preview=1",
+        "/admin/campaigns/2026Q4/cleaning-report",
+    ):
+        text = (await client.get(page)).text
+        assert "清洗的影响" in text, page
+        assert f"{public['responses_unused']} / {public['responses']}" in text, page
+
+
 def test_clean_command_writes_three_files_and_refuses_bad_input(tmp_path: Path) -> None:
     good = tmp_path / "ratings.csv"
     columns = [
