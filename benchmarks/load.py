@@ -9,7 +9,7 @@ database: it must be there exactly once, with its answers.
     python benchmarks/load.py --db postgres        # PostgreSQL on 127.0.0.1:5432
     python benchmarks/load.py --quick              # a few seconds: the zero-loss check
 
-The citizen rate limits (PINGYI_RATE_LIMIT_PER_DEVICE / _PER_WINDOW) are raised for
+The citizen rate limits (PINGYI_RATE_LIMIT_PER_DEVICE / _PER_WINDOW / _PER_ADDRESS) are raised for
 the run: every simulated citizen comes from 127.0.0.1 with one user agent, so they
 all share one device fingerprint, and the point is to measure throughput, not the
 limiter refusing them. Bounded in time and count; listens on 127.0.0.1 only.
@@ -148,6 +148,7 @@ def prepare(db: str, windows: int, pg_name: str, extra_env: dict[str, str]) -> T
             # Throughput, not the limiter: see the module docstring.
             "PINGYI_RATE_LIMIT_PER_DEVICE": "1000000000",
             "PINGYI_RATE_LIMIT_PER_WINDOW": "1000000000",
+            "PINGYI_RATE_LIMIT_PER_ADDRESS": "1000000000",
             **extra_env,
         }
     )

@@ -110,8 +110,8 @@ def _ridge_fit(
             largest = 0.0
             for k, (idx, size, ridge) in enumerate(blocks):
                 partial = y - fit + coefs[k][idx]
-                new = np.bincount(idx, weights=rw * partial, minlength=size)
-                new = np.where(totals[k] > 0, new / (totals[k] + ridge), 0.0)
+                sums = np.bincount(idx, weights=rw * partial, minlength=size)
+                new = np.where(totals[k] > 0, sums / (totals[k] + ridge), 0.0)
                 change = new - coefs[k]
                 fit += change[idx]
                 coefs[k] = new
