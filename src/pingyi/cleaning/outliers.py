@@ -18,6 +18,8 @@ from .responses import ResponseTable, group_median
 from .screening import local_clock, role_median_durations
 from .types import DEFAULT_CHANNEL
 
+RATER_SCALE_PRIOR = 10.0  # forms' worth of the common scale in a rater's own yardstick
+
 
 def robust_z(
     table: ResponseTable, ledger: Ledger, roles: tuple[str, ...], floor: float
@@ -32,13 +34,29 @@ def robust_z(
     size = np.bincount(group, minlength=len(table.ratees))
     resid = value[rows] - med[group]
     scale = max(1.4826 * float(np.median(np.abs(resid))) if len(rows) else floor, floor)
+    # a rater who uses the whole scale strays further from consensus on every form:
+    # their own typical distance widens the yardstick (one hostile form moves no median)
+    per_row = np.full(len(rows), scale)
+    rater = table.rater_code[rows]
+    known = rater >= 0
+    if known.any():
+        own = 1.4826 * group_median(rater[known], np.abs(resid[known]), len(table.raters))
+        forms = np.bincount(rater[known], minlength=len(table.raters))
+        # few forms say little about a rater's habit: blend towards the common scale
+        blended = np.sqrt(
+            (forms * np.nan_to_num(own) ** 2 + RATER_SCALE_PRIOR * scale**2)
+            / (forms + RATER_SCALE_PRIOR)
+        )
+        per_row[known] = np.maximum(scale, blended[rater[known]])
     z = np.full(n, np.nan)
-    z[rows] = resid / scale
+    z[rows] = resid / per_row
     consensus = np.full(n, np.nan)
     consensus[rows] = med[group]
     group_size = np.zeros(n, int)
     group_size[rows] = size[group]
-    return z, consensus, group_size, np.full(n, scale)
+    scales = np.full(n, scale)
+    scales[rows] = per_row
+    return z, consensus, group_size, scales
 
 
 def pattern_features(table: ResponseTable, rows: np.ndarray, cfg: CleaningConfig) -> np.ndarray:
