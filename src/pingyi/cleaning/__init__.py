@@ -24,7 +24,8 @@ Run
     - ``progress(stage, fraction)``: called often; ``fraction`` is the overall share of
       the run done (0..1, non-decreasing), ``stage`` the current stage name.
 
-    Stages: screening (DUPLICATE, BOT, SPEEDER, STRAIGHTLINE, OFF_HOURS, BURST) ->
+    Stages: screening (DUPLICATE, BOT, SPEEDER, STRAIGHTLINE, OFF_HOURS, BURST;
+    INTERVIEWER for interviewers and phones whose answers chance cannot explain) ->
     rater effects within units (LENIENT/SEVERE adjust; CENTRAL, HALO, MISFIT
     downweight, each judged against colleagues rating the same ratees) -> collusion
     (RECIPROCAL, CLIQUE exclude the mutual ratings, only with k outside raters) ->
@@ -50,6 +51,7 @@ from .config import (
     AggregateConfig,
     CleaningConfig,
     CollusionConfig,
+    InterviewerConfig,
     OpeningHours,
     OutlierConfig,
     RaterEffectsConfig,
@@ -84,6 +86,7 @@ __all__ = [
     "CollusionConfig",
     "CollusionGroup",
     "Flag",
+    "InterviewerConfig",
     "OpeningHours",
     "OutlierConfig",
     "RaterEffectsConfig",

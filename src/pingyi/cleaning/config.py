@@ -105,6 +105,20 @@ class CollusionConfig:
 
 
 @dataclass(frozen=True)
+class InterviewerConfig:
+    """Agency methods: interviewers and phones whose answers chance cannot explain."""
+
+    min_responses: int = 8  # an interviewer is judged on at least this many interviews
+    min_others: int = 5  # ... each at a window with this many other ratings
+    min_gap: float = 0.5  # mean gap from others' ratings of the same windows (1..5 scale)
+    z: float = 4.0  # ... and this many standard errors from zero
+    min_variance: float = 0.25  # floor of a window's rating variance
+    weight: float = 0.25
+    day_min: int = 8  # a day of only top ratings from one source, at least this long ...
+    day_p: float = 1e-4  # ... and this improbable given the windows' other ratings
+
+
+@dataclass(frozen=True)
 class AggregateConfig:
     """Stage 5: weighted means, confidence intervals, the k rule."""
 
@@ -122,5 +136,6 @@ class CleaningConfig:
     opening_hours: OpeningHours = field(default_factory=OpeningHours)
     rater_effects: RaterEffectsConfig = field(default_factory=RaterEffectsConfig)
     collusion: CollusionConfig = field(default_factory=CollusionConfig)
+    interviewers: InterviewerConfig = field(default_factory=InterviewerConfig)
     outliers: OutlierConfig = field(default_factory=OutlierConfig)
     aggregate: AggregateConfig = field(default_factory=AggregateConfig)

@@ -1,4 +1,5 @@
-"""The cleaning pipeline: screening -> rater effects -> collusion -> outliers -> aggregate."""
+"""The cleaning pipeline: screening (with the agency's interviewer checks) -> rater
+effects -> collusion -> outliers -> aggregate."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 from .aggregate import aggregate, default_channel_counts
 from .collusion import detect_collusion
 from .config import CleaningConfig
+from .interviewers import flag_interviewers
 from .ledger import Ledger, Override
 from .outliers import flag_outliers
 from .rater_effects import (
@@ -91,6 +93,7 @@ def clean(
     # files (and callers without that knowledge) fall back to cfg.opening_hours
     outside = np.isin(table.ids, list(off_hours)) if off_hours is not None else None
     screen(table, cfg, ledger, honey, ticket_counts, report, outside)
+    flag_interviewers(table, cfg, ledger)
     lap("screening")
 
     # a first robust fit gives the residuals collusion is judged on

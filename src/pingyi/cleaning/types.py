@@ -26,6 +26,7 @@ REASONS = (
     "OUTLIER",
     "RECIPROCAL",
     "CLIQUE",
+    "INTERVIEWER",
 )
 ACTIONS = ("exclude", "downweight", "adjust")
 COLUMNS = (
