@@ -226,11 +226,18 @@ class _TqdmProgress:
     help="Optional CSV ratee,hour,served from the queue system.",
 )
 @click.option("--k", default=3, show_default=True, help="Minimum distinct raters to report.")
-def clean(ratings: str, out_dir: str, tickets_path: str | None, k: int) -> None:
-    """Clean a ratings file (DESIGN.md section 5 format) from any source.
+@click.option(
+    "--parquet",
+    is_flag=True,
+    help="Also write OUT/scores.parquet and OUT/flags.parquet (same columns as the CSVs).",
+)
+def clean(ratings: str, out_dir: str, tickets_path: str | None, k: int, parquet: bool) -> None:
+    """Clean a ratings file (DESIGN.md section 5 columns), CSV or Parquet, from any source.
 
-    Writes OUT/scores.csv, OUT/flags.csv and OUT/report.html; on bad input it stops
-    with the row and column at fault and leaves OUT untouched.
+    RATINGS is read as Parquet when it ends in .parquet/.pq or starts with Parquet's
+    magic bytes, as CSV otherwise. Writes OUT/scores.csv, OUT/flags.csv and
+    OUT/report.html (and the Parquet files with --parquet); on bad input it stops with
+    the row and column at fault and leaves OUT untouched.
     """
     from pingyi.cleaning import AggregateConfig, CleaningConfig, CleaningInputError, clean_file
 
@@ -242,12 +249,14 @@ def clean(ratings: str, out_dir: str, tickets_path: str | None, k: int) -> None:
             CleaningConfig(aggregate=AggregateConfig(k=k)),
             ticket_counts_path=tickets_path,
             progress=progress,
+            parquet=parquet,
         )
     except CleaningInputError as exc:
         progress.bar.close()
         fail(f"{ratings}: {exc}")
     progress.close()
-    click.echo(f"Wrote {out_dir}/scores.csv, flags.csv and report.html")
+    extra = ", scores.parquet, flags.parquet" if parquet else ""
+    click.echo(f"Wrote {out_dir}/scores.csv, flags.csv{extra} and report.html")
 
 
 @main.group()

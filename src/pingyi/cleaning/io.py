@@ -297,10 +297,16 @@ def read_ratings_parquet(
         raise CleaningInputError(
             f"{os.fspath(path)}: not a readable Parquet file ({exc})"
         ) from None
-    missing = [c for c in COLUMNS if c not in schema.names]
+    # names are matched with surrounding spaces stripped, as a CSV header's are
+    by_name = {name.strip(): name for name in schema.names}
+    missing = [c for c in COLUMNS if c not in by_name]
     if missing:
         raise CleaningInputError(f"schema: missing column(s) {', '.join(missing)}", 0, missing[0])
-    table = pq.read_table(path, columns=list(COLUMNS), read_dictionary=list(STRING_COLUMNS))
+    table = pq.read_table(
+        path,
+        columns=[by_name[c] for c in COLUMNS],
+        read_dictionary=[by_name[c] for c in STRING_COLUMNS],
+    ).rename_columns(list(COLUMNS))
     for name in STRING_COLUMNS:
         column = table.column(name)
         if not _is_text(column):  # numbers as ids: their text, as from_records does
