@@ -43,6 +43,7 @@ KINDS = (
     "outlier",
     "reciprocal",
     "clique",
+    "interviewer",
 )
 EXPECTED_REASONS = {
     "speeder": {"SPEEDER"},
@@ -59,6 +60,7 @@ EXPECTED_REASONS = {
     "outlier": {"OUTLIER"},
     "reciprocal": {"RECIPROCAL", "CLIQUE"},
     "clique": {"CLIQUE"},
+    "interviewer": {"INTERVIEWER"},
 }
 
 
@@ -266,6 +268,41 @@ def generate(
         hour = np.floor(bt / 3600) * 3600
         for h in np.unique(hour).tolist():
             served[(str(staff[s]), h)] = 4  # the queue served only a handful then
+
+    # ----- field interviews (agency method): rater = interviewer pseudonym -----------
+    # honest interviewers record what citizens say; one per ~20 units inflates by
+    # about one level, and one spends a day recording only top ratings
+    n_int = max(3, n_units // 10)
+    for j in range(n_int):
+        k = 30
+        who_int = rng.integers(0, n_staff, k)
+        day_int = rng.integers(0, days, k)
+        day_int = day_int + day_int // 6
+        level = public_quality[who_int] + rng.normal(0, PUBLIC_SD, k)
+        kind = ""
+        if j % 10 == 1:  # inflates
+            level = level + 1.2
+            kind = "interviewer"
+        if j % 10 == 2:  # one day of only top ratings, all at one hall's windows
+            day_int[:] = day_int[0]
+            level = np.full(k, 5.0)
+            kind = "interviewer"
+        overall_int = _round(level)
+        extra_int = _round(overall_int[:, None] + rng.normal(0, 0.7, (k, 2)))
+        b.add(
+            k,
+            "public",
+            f"I{j:03d}",
+            staff[who_int],
+            CAMPAIGN_START + day_int * DAY + rng.uniform(9, 17, k) * 3600,
+            rng.lognormal(np.log(120), 0.3, k),
+            "",
+            "",
+            "interview",
+            np.column_stack([overall_int, extra_int]),
+            PUBLIC_ITEMS,
+            kind,
+        )
 
     # ----- peer, superior and self ratings ------------------------------------------
     rater_bias = rng.normal(0, RATER_SD, n_staff)

@@ -111,7 +111,7 @@ class InterviewerConfig:
     min_responses: int = 8  # an interviewer is judged on at least this many interviews
     min_others: int = 5  # ... each at a window with this many other ratings
     min_gap: float = 0.5  # mean gap from others' ratings of the same windows (1..5 scale)
-    z: float = 4.0  # ... and this many standard errors from zero
+    z: float = 3.5  # ... and this many standard errors from zero
     min_variance: float = 0.25  # floor of a window's rating variance
     weight: float = 0.25
     day_min: int = 8  # a day of only top ratings from one source, at least this long ...
