@@ -547,5 +547,68 @@ def purge(dry_run: bool) -> None:
         click.echo("Nothing is due for purging.")
 
 
+@main.group()
+def sync() -> None:
+    """The outbox to the provincial platform (PINGYI_OUTBOX_URL)."""
+
+
+@sync.command("run")
+@click.option("--max-batches", type=int, default=None, help="Stop after this many batches.")
+def sync_run(max_batches: int | None) -> None:
+    """Deliver what is due in the outbox (for cron). Stops at the first failure, which
+    is retried later with back-off. The server does the same every
+    PINGYI_OUTBOX_INTERVAL_S seconds; while a server holds the outbox lock this
+    command leaves the work to it."""
+    from pingyi.services.outbox import Endpoint, OutboxSender, outbox_lock
+
+    settings = get_settings()
+    endpoint = Endpoint.from_settings(settings)
+    if endpoint is None:
+        fail("PINGYI_OUTBOX_URL is not set: there is nowhere to send to.")
+        return
+
+    async def once() -> Any:
+        lock = outbox_lock(settings.data_dir)
+        if not await lock.acquire():
+            return None
+        try:
+            return await OutboxSender(endpoint).run_once(max_batches)
+        finally:
+            await lock.release()
+
+    report = run(once())
+    if report is None:
+        click.echo("Another sender (a running server) holds the outbox lock; nothing done.")
+        return
+    click.echo(f"Batched {report.batched} records; delivered {report.sent} batches.")
+    for error in report.errors:
+        click.secho(f"Failed: {error}", fg="red")
+    if report.dead:
+        click.secho(f"{report.dead} batch(es) dead-lettered: see pingyi sync retry.", fg="red")
+    if report.failed:
+        sys.exit(1)
+
+
+@sync.command("status")
+def sync_status() -> None:
+    """Queue length, lag, dead letters and the last error."""
+    from pingyi.services.outbox import status
+
+    state = run(status())
+    lag = "-" if state["lag_s"] is None else f"{state['lag_s']:.0f} s"
+    click.echo(f"pending {state['pending']}, dead {state['dead']}, sent {state['sent']}, lag {lag}")
+    if state["last_error"]:
+        click.echo(f"last error: {state['last_error']['last_error']}")
+
+
+@sync.command("retry")
+def sync_retry() -> None:
+    """Requeue dead-lettered batches and make waiting ones due now (audited)."""
+    from pingyi.services.outbox import retry_now
+
+    result = run(retry_now("cli"))
+    click.echo(f"Requeued {result['requeued']} dead batch(es); {result['hurried']} hurried.")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -67,6 +67,45 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.org": ("组织机构", "Organisation"),
     "nav.questionnaires": ("问卷", "Questionnaires"),
     "nav.audit": ("审计日志", "Audit log"),
+    "nav.outbox": ("上报省平台", "Provincial platform"),
+    "outbox.title": ("上报省好差评平台", "Outbox to the provincial rating platform"),
+    "outbox.help": (
+        "群众评价及其差评处理进展在保存的同一事务中写入发件箱，再分批签名发送到省平台。"
+        "只上报平台需要的内容：不含回访联系方式、设备指纹，也从不上报同事、上级或自评。",
+        "Citizens' ratings and the progress of their bad-review cases are queued in the "
+        "transaction that stores them, then sent to the provincial platform in signed "
+        "batches. Only what the platform needs leaves: no call-back contacts, no "
+        "fingerprints, never a peer, superior or self rating.",
+    ),
+    "outbox.off": (
+        "未配置省平台地址（PINGYI_OUTBOX_URL）：不记录、不发送。",
+        "No platform address is configured (PINGYI_OUTBOX_URL): nothing is queued or sent.",
+    ),
+    "outbox.endpoint": ("接收地址", "Endpoint"),
+    "outbox.key_id": ("密钥编号", "Key id"),
+    "outbox.cron": (
+        "本服务不在后台发送：请用 cron 运行 pingyi sync run",
+        "not sent by the server: run pingyi sync run from cron",
+    ),
+    "outbox.pending": ("待发送", "Waiting to be sent"),
+    "outbox.lag": ("滞后（最早未送达记录的时长）", "Lag (age of the oldest undelivered record)"),
+    "outbox.minutes": ("分钟", "minutes"),
+    "outbox.dead": ("多次失败已搁置", "Dead-lettered after repeated failures"),
+    "outbox.batches": ("批", "batches"),
+    "outbox.sent": ("已送达", "Delivered"),
+    "outbox.last_sent": ("最近送达", "Last delivery"),
+    "outbox.last_error": ("最近错误", "Last error"),
+    "outbox.attempts": ("尝试次数", "attempts"),
+    "outbox.state.pending": ("等待重试", "waiting to retry"),
+    "outbox.state.dead": ("已搁置", "dead-lettered"),
+    "outbox.state.sent": ("已送达", "delivered"),
+    "outbox.retry": ("立即重试", "Retry now"),
+    "outbox.retry_help": (
+        "把已搁置的批次重新排队，并让等待中的批次立即重试（记入审计日志）。",
+        "Requeues dead-lettered batches and makes waiting batches due at once "
+        "(recorded in the audit log).",
+    ),
+    "outbox.retried": ("已重新排队。", "Requeued."),
     "nav.cases": ("差评处置", "Bad reviews"),
     "nav.interview": ("访谈录入", "Interviews"),
     "nav.scores": ("评分结果", "Scores"),

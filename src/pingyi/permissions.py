@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "campaign.monitor": frozenset({AGENCY, UNIT_LEADER}),
     "cleaning.review": frozenset({AGENCY}),  # only the agency sees pseudonyms and flags
     "audit.view": frozenset({AGENCY}),
+    # the outbox to the provincial platform: its state and "retry now"
+    "outbox.manage": frozenset({AGENCY}),
     # field interviews on a citizen's behalf
     "interview.enter": frozenset({AGENCY, INTERVIEWER}),
     # bad-review work orders of the leader's own unit

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypedDict
 
 # In a checkout (or an editable install) the top-level folders sit two levels above
 # the package; a deployment may place them elsewhere and say so in the environment.
@@ -65,6 +66,17 @@ class Settings:
     retain_ballot_days: int = 0  # raw peer ballots, after the appeal period
     retain_audit_days: int = 365  # at least 183 (six months)
     purge_interval_s: float = 3600.0  # the server's purge pass; 0 turns it off
+    # the outbox to the provincial platform (services/outbox.py); off without a URL
+    outbox_url: str | None = None
+    outbox_key_id: str = ""
+    outbox_secret: str = ""  # HMAC shared secret, or the Ed25519 private key (hex)
+    outbox_signing: str = "hmac-sha256"  # or "ed25519"
+    outbox_format: str = "generic"  # the wire format's module in services/outbound/
+    outbox_interval_s: float = 5.0  # the server's sender pass; 0 turns it off
+    outbox_batch_size: int = 500
+    outbox_max_attempts: int = 10  # then the batch is dead-lettered
+    outbox_backoff_s: float = 10.0  # first retry delay; doubles per attempt (with jitter)
+    outbox_timeout_s: float = 30.0
 
     @property
     def is_postgres(self) -> bool:
@@ -133,7 +145,53 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retain_ballot_days=_days(env, "PINGYI_RETAIN_BALLOT_DAYS", 0),
         retain_audit_days=_days(env, "PINGYI_RETAIN_AUDIT_DAYS", 365, minimum=183),
         purge_interval_s=float(_days(env, "PINGYI_PURGE_INTERVAL_S", 3600)),
+        **_outbox(env),
     )
+
+
+class _OutboxSettings(TypedDict):
+    outbox_url: str | None
+    outbox_key_id: str
+    outbox_secret: str
+    outbox_signing: str
+    outbox_format: str
+    outbox_interval_s: float
+    outbox_batch_size: int
+    outbox_max_attempts: int
+    outbox_backoff_s: float
+    outbox_timeout_s: float
+
+
+def _outbox(env: Mapping[str, str]) -> _OutboxSettings:
+    """The provincial platform's endpoint; everything else has a default."""
+    url = env.get("PINGYI_OUTBOX_URL", "").strip() or None
+    key_id = env.get("PINGYI_OUTBOX_KEY_ID", "").strip()
+    secret = env.get("PINGYI_OUTBOX_SECRET", "").strip()
+    signing = env.get("PINGYI_OUTBOX_SIGNING", "").strip() or "hmac-sha256"
+    if signing not in ("hmac-sha256", "ed25519"):
+        raise SettingsError("PINGYI_OUTBOX_SIGNING must be hmac-sha256 or ed25519")
+    if url is not None:
+        if not url.startswith(("https://", "http://")):
+            raise SettingsError("PINGYI_OUTBOX_URL must start with https:// or http://")
+        if not key_id or not secret:
+            raise SettingsError(
+                "PINGYI_OUTBOX_URL needs PINGYI_OUTBOX_KEY_ID and PINGYI_OUTBOX_SECRET "
+                "(the key id and shared secret the platform issued)"
+            )
+        if signing == "hmac-sha256" and len(secret) < 32:
+            raise SettingsError("PINGYI_OUTBOX_SECRET must be at least 32 characters long")
+    return {
+        "outbox_url": url,
+        "outbox_key_id": key_id,
+        "outbox_secret": secret,
+        "outbox_signing": signing,
+        "outbox_format": env.get("PINGYI_OUTBOX_FORMAT", "").strip() or "generic",
+        "outbox_interval_s": float(_days(env, "PINGYI_OUTBOX_INTERVAL_S", 5)),
+        "outbox_batch_size": _days(env, "PINGYI_OUTBOX_BATCH_SIZE", 500, minimum=1),
+        "outbox_max_attempts": _days(env, "PINGYI_OUTBOX_MAX_ATTEMPTS", 10, minimum=1),
+        "outbox_backoff_s": float(_days(env, "PINGYI_OUTBOX_BACKOFF_S", 10)),
+        "outbox_timeout_s": float(_days(env, "PINGYI_OUTBOX_TIMEOUT_S", 30, minimum=1)),
+    }
 
 
 def _days(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:

@@ -266,6 +266,33 @@ class BadReviewCase(Table, tablename="bad_review_case"):
     escalated = Boolean(default=False)
 
 
+class OutboxEvent(Table, tablename="outbox_event"):
+    """What leaves for the provincial platform, written in the rating's (or the case
+    update's) own transaction: a public rating or a bad-review case update, as the
+    neutral record of services/outbox.py (ids, no contacts, no fingerprints)."""
+
+    kind = Varchar(length=16)  # "rating" or "case"
+    subject = Varchar(length=64)  # the response id or the case id
+    payload = JSON(default={})
+    created_at = Timestamptz(default=TimestamptzNow())
+    batch_id = Varchar(length=36, null=True, default=None, index=True)  # once batched
+    state = Varchar(length=8, default="pending", index=True)  # pending -> sent | dead
+
+
+class OutboxBatch(Table, tablename="outbox_batch"):
+    """A batch keeps its id across retries: the receiver deduplicates on it."""
+
+    batch_id = Varchar(length=36, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    size = Integer(default=0)
+    state = Varchar(length=8, default="pending", index=True)  # pending -> sent | dead
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow())
+    last_error = Text(default="")
+    last_attempt_at = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+
+
 class CitizenContact(Table, tablename="citizen_contact"):
     """Optional call-back contact, encrypted, apart from the rating; deleted on close."""
 
@@ -410,6 +437,8 @@ ALL_TABLES: list[type[Table]] = [
     Answer,
     BadReviewCase,
     CitizenContact,
+    OutboxEvent,
+    OutboxBatch,
     PressureReport,
     VolumeAlert,
     CleaningRun,

@@ -8,7 +8,7 @@ from typing import Any
 
 from pingyi.db.tables import BadReviewCase, CitizenContact
 from pingyi.numbers import plain_int
-from pingyi.services import audit
+from pingyi.services import audit, outbox
 from pingyi.services.contacts import decrypt_contact
 from pingyi.settings import get_settings
 
@@ -121,9 +121,12 @@ async def record_contact(user: dict[str, Any], case_id: int) -> None:
     case = await get_case(user, case_id)
     if case["contacted_at"] is None:
         now = datetime.now(UTC)
-        await BadReviewCase.update({BadReviewCase.contacted_at: now}).where(
-            BadReviewCase.id == case_id
-        )
+        async with BadReviewCase._meta.db.transaction():
+            await BadReviewCase.update({BadReviewCase.contacted_at: now}).where(
+                BadReviewCase.id == case_id
+            )
+            # the platform follows the case in the same transaction (services/outbox.py)
+            await outbox.record_case_update(case_id, "contacted", now)
         await audit.record(
             user["username"],
             "case.contacted",
@@ -171,6 +174,7 @@ async def close_case(user: dict[str, Any], case_id: int, form: dict[str, str]) -
         await BadReviewCase.update(changes).where(BadReviewCase.id == case_id)
         if get_settings().retain_contact_days == 0:
             await CitizenContact.delete().where(CitizenContact.case == case_id)
+        await outbox.record_case_update(case_id, "closed", changes["closed_at"])
     await audit.record(
         user["username"],
         "case.close",

@@ -19,7 +19,16 @@ from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from pingyi.db.tables import Answer, BadReviewCase, Campaign, CitizenContact, Response, Ticket
+from pingyi.db.tables import (
+    Answer,
+    BadReviewCase,
+    Campaign,
+    CitizenContact,
+    OutboxEvent,
+    Response,
+    Ticket,
+)
+from pingyi.services import outbox as outbox_service
 
 log = logging.getLogger("pingyi.writer")
 
@@ -70,19 +79,25 @@ class Stored:
     refused: str = ""
 
 
-async def write_batch(items: list[NewResponse]) -> list[Stored]:
-    """Write the batch in one transaction and say what became of each item."""
+async def write_batch(items: list[NewResponse], outbox: bool | None = None) -> list[Stored]:
+    """Write the batch in one transaction and say what became of each item. With the
+    outbox on (default: when PINGYI_OUTBOX_URL is set) the public ratings and their
+    new cases are queued for the provincial platform in that same transaction."""
+    if outbox is None:
+        from pingyi.settings import get_settings
+
+        outbox = get_settings().outbox_url is not None
     db = Response._meta.db
     if isinstance(db, SQLiteEngine):
         transaction = db.transaction(transaction_type=TransactionType.immediate)
     else:
         transaction = db.transaction()
     async with transaction:
-        results = await _write(items)
+        results = await _write(items, outbox)
     return results
 
 
-async def _write(items: list[NewResponse]) -> list[Stored]:
+async def _write(items: list[NewResponse], outbox: bool = False) -> list[Stored]:
     client_ids = [i.client_id for i in items if i.client_id]
     known: dict[str, str] = {}
     if client_ids:
@@ -122,9 +137,19 @@ async def _write(items: list[NewResponse]) -> list[Stored]:
         ]
         if answers:
             await Answer.insert(*answers)
+        queued: set[uuid.UUID] = set()
+        if outbox:
+            events = []
+            for item in fresh:
+                event = outbox_service.rating_event(item)
+                if event is not None:
+                    events.append(event)
+                    queued.add(item.id)
+            if events:
+                await OutboxEvent.insert(*events)
         for item in fresh:
             if item.bad_review is not None:
-                await _open_case(item)
+                await _open_case(item, item.id in queued)
     return results
 
 
@@ -160,22 +185,26 @@ def _response_row(item: NewResponse) -> Response:
     )
 
 
-async def _open_case(item: NewResponse) -> None:
+async def _open_case(item: NewResponse, outbox: bool = False) -> None:
     spec = item.bad_review
     assert spec is not None
-    case = await BadReviewCase.insert(
-        BadReviewCase(
-            response=item.id,
-            campaign=item.campaign_id,
-            unit=spec.unit_id,
-            window=item.window_id,
-            reason_category=spec.reason_category,
-            reason_text=spec.reason_text,
-            opened_at=item.submitted_at,
-            contact_due=spec.contact_due,
-            rectify_due=spec.rectify_due,
-        )
+    row = BadReviewCase(
+        response=item.id,
+        campaign=item.campaign_id,
+        unit=spec.unit_id,
+        window=item.window_id,
+        reason_category=spec.reason_category,
+        reason_text=spec.reason_text,
+        opened_at=item.submitted_at,
+        contact_due=spec.contact_due,
+        rectify_due=spec.rectify_due,
     )
+    case = await BadReviewCase.insert(row)
+    if outbox:
+        opened = {**row.to_dict(), "id": case[0]["id"], "response": item.id}
+        await OutboxEvent.insert(
+            outbox_service.case_event(opened, "open", item.submitted_at or spec.contact_due)
+        )
     if spec.contact_ciphertext:
         await CitizenContact.insert(
             CitizenContact(case=case[0]["id"], ciphertext=spec.contact_ciphertext)
@@ -185,8 +214,9 @@ async def _open_case(item: NewResponse) -> None:
 class ResponseWriter:
     """One writer task per process; `submit` returns once the data is committed."""
 
-    def __init__(self, max_batch: int = 256) -> None:
+    def __init__(self, max_batch: int = 256, outbox: bool | None = None) -> None:
         self.max_batch = max_batch
+        self.outbox = outbox  # None: on when PINGYI_OUTBOX_URL is set
         self._queue: asyncio.Queue[tuple[NewResponse, asyncio.Future[Stored]] | None] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -203,7 +233,7 @@ class ResponseWriter:
 
     async def submit(self, item: NewResponse) -> Stored:
         if self._queue is None:  # not started (CLI, scripts): write directly
-            return (await write_batch([item]))[0]
+            return (await write_batch([item], self.outbox))[0]
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, future))
         return await future
@@ -226,7 +256,7 @@ class ResponseWriter:
 
     async def _commit(self, batch: list[tuple[NewResponse, asyncio.Future[Stored]]]) -> None:
         try:
-            results = await write_batch([item for item, _ in batch])
+            results = await write_batch([item for item, _ in batch], self.outbox)
         except Exception as exc:
             if len(batch) == 1:
                 _settle_error(batch[0][1], exc)

@@ -23,6 +23,7 @@ from piccolo.engine import engine_finder
 
 from pingyi import __version__
 from pingyi.ratelimit import make_rate_limiter
+from pingyi.services.outbox import start_sender
 from pingyi.services.retention import Retention, start_purger
 from pingyi.services.schedule import start_scheduler
 from pingyi.services.writer import ResponseWriter
@@ -39,6 +40,7 @@ from pingyi.web.console_cases import CASE_HANDLERS
 from pingyi.web.console_indicators import INDICATOR_HANDLERS
 from pingyi.web.console_org import MAX_UPLOAD, ORG_HANDLERS
 from pingyi.web.console_org_edit import ORG_EDIT_HANDLERS
+from pingyi.web.console_outbox import OUTBOX_HANDLERS
 from pingyi.web.console_report import REPORT_HANDLERS
 from pingyi.web.console_schedule import SCHEDULE_HANDLERS
 from pingyi.web.console_scores import SCORE_HANDLERS
@@ -87,7 +89,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 # Start anyway: /healthz says 503 and queries connect once it is back.
                 log.warning("database unreachable at start-up (%s)", type(exc).__name__)
         app.state.limiter = make_rate_limiter(settings.redis_url)
-        app.state.writer = ResponseWriter()
+        # With PINGYI_OUTBOX_URL set, public ratings are queued for the provincial
+        # platform in their own transaction; the sender delivers them (one lock holder).
+        app.state.writer = ResponseWriter(outbox=settings.outbox_url is not None)
         await app.state.writer.start()
         # Scheduled campaign open/close (one lock holder among all workers).
         app.state.scheduler = await start_scheduler(settings.schedule_interval_s, settings.data_dir)
@@ -95,9 +99,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.purger = await start_purger(
             settings.purge_interval_s, Retention.from_settings(settings), settings.data_dir
         )
+        app.state.outbox_sender = await start_sender(settings)
         try:
             yield
         finally:
+            if app.state.outbox_sender is not None:
+                await app.state.outbox_sender.stop()
             if app.state.purger is not None:
                 await app.state.purger.stop()
             if app.state.scheduler is not None:
@@ -121,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *INDICATOR_HANDLERS,
             *CASE_HANDLERS,
             *SCORE_HANDLERS,
+            *OUTBOX_HANDLERS,
         ],
         guards=[require_permission],
         include_in_schema=False,  # the published schema is the /api/ routes only
