@@ -44,6 +44,7 @@ KINDS = (
     "reciprocal",
     "clique",
     "interviewer",
+    "scripted",
 )
 EXPECTED_REASONS = {
     "speeder": {"SPEEDER"},
@@ -61,6 +62,7 @@ EXPECTED_REASONS = {
     "reciprocal": {"RECIPROCAL", "CLIQUE"},
     "clique": {"CLIQUE"},
     "interviewer": {"INTERVIEWER"},
+    "scripted": {"SCRIPTED"},
 }
 
 
@@ -269,6 +271,27 @@ def generate(
         for h in np.unique(hour).tolist():
             served[(str(staff[s]), h)] = 4  # the queue served only a handful then
 
+    # scripted praise: a few windows get 8-12 top ratings over three days, each from its
+    # own phone, all carrying one pasted comment with small edits (see _comments)
+    for s_idx in rng.choice(n_staff, max(1, n_staff // 60), replace=False).tolist():
+        k = int(rng.integers(8, 13))
+        day_s = int(rng.integers(0, days - 3))
+        t_s = CAMPAIGN_START + (day_s + rng.integers(0, 3, k)) * DAY + rng.uniform(9, 17, k) * 3600
+        b.add(
+            k,
+            "public",
+            "",
+            staff[s_idx],
+            t_s,
+            rng.lognormal(np.log(25), 0.35, k),
+            np.array([f"sp{s_idx}-{j}" for j in range(k)], dtype=object),
+            "",
+            "qr",
+            np.full((k, 3), 5.0),
+            PUBLIC_ITEMS,
+            "scripted",
+        )
+
     # ----- field interviews (agency method): rater = interviewer pseudonym -----------
     # honest interviewers record what citizens say; one per ~20 units inflates by
     # about one level, and one spends a day recording only top ratings
@@ -462,7 +485,16 @@ def _assemble(b: _Builder, truth, served, rng) -> Campaign:
     )
     # shuffle rows: the cleaner must not rely on order
     perm = rng.permutation(len(ratings))
-    ratings = Ratings(**{k: getattr(ratings, k)[perm] for k in ratings.__dataclass_fields__})
+    ratings = Ratings(
+        **{
+            k: None if getattr(ratings, k) is None else getattr(ratings, k)[perm]
+            for k in ratings.__dataclass_fields__
+        }
+    )
+    comment_of = _comments(cols, kind, rng)
+    ratings.comment = np.array(
+        [comment_of.get(r, "") for r in ratings.response_id.tolist()], dtype=object
+    )
     return Campaign(
         ratings=ratings,
         truth=truth,
@@ -470,6 +502,40 @@ def _assemble(b: _Builder, truth, served, rng) -> Campaign:
         honeypot=honeypot_ids,
         ticket_counts=served,
     )
+
+
+STOCK_PHRASES = (  # what many honest citizens write, everywhere
+    "服务态度很好，办事效率高，非常满意",
+    "工作人员耐心细致，一次性告知，点赞",
+    "流程清楚，等候时间不长，满意",
+)
+FRAGMENTS = (
+    ("窗口的工作人员", "今天办理时", "这次来办事", "上午来的时候", "第二次来"),
+    ("讲解很清楚", "帮我核对了材料", "主动提醒了缺的证明", "态度一般", "有点慢但很耐心"),
+    ("，希望大厅多设座位", "，停车不太方便", "，给个好评", "，叫号屏看不清", "，谢谢"),
+)
+
+
+def _comments(cols, kind, rng) -> dict[str, str]:
+    """Comments: 15 % of honest QR citizens write one (a third of those a stock phrase,
+    the rest their own words); scripted responses paste one template per window with a
+    character or two changed."""
+    out: dict[str, str] = {}
+    qr = (cols["channel"] == "qr") & (cols["role"] == "public")
+    for i in np.flatnonzero(qr & (kind == "") & (rng.random(len(kind)) < 0.15)).tolist():
+        if rng.random() < 1 / 3:
+            out[cols["rid"][i]] = STOCK_PHRASES[int(rng.integers(len(STOCK_PHRASES)))]
+        else:
+            parts = [f[int(rng.integers(len(f)))] for f in FRAGMENTS]
+            out[cols["rid"][i]] = f"{parts[0]}{int(rng.integers(1, 60))}号{parts[1]}{parts[2]}"
+    for window in np.unique(cols["ratee"][kind == "scripted"]).tolist():
+        template = f"{window}号窗口的同志业务精通热情周到真心为群众办实事必须给五星好评"
+        for i in np.flatnonzero((kind == "scripted") & (cols["ratee"] == window)).tolist():
+            text = list(template)
+            for _ in range(int(rng.integers(0, 3))):  # small edits
+                text[int(rng.integers(len(text)))] = "很"
+            out[cols["rid"][i]] = "".join(text) + "！" * int(rng.integers(0, 3))
+    return out
 
 
 def write_csv(ratings: Ratings, path: str) -> None:

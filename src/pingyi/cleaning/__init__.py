@@ -25,7 +25,8 @@ Run
       the run done (0..1, non-decreasing), ``stage`` the current stage name.
 
     Stages: screening (DUPLICATE, BOT, SPEEDER, STRAIGHTLINE, OFF_HOURS, BURST;
-    INTERVIEWER for interviewers and phones whose answers chance cannot explain) ->
+    INTERVIEWER for interviewers and phones whose answers chance cannot explain,
+    SCRIPTED for one comment pasted with small edits into many responses) ->
     rater effects within units (LENIENT/SEVERE adjust; CENTRAL, HALO, MISFIT
     downweight, each judged against colleagues rating the same ratees) -> collusion
     (RECIPROCAL, CLIQUE exclude the mutual ratings, only with k outside raters) ->
@@ -56,6 +57,7 @@ from .config import (
     OutlierConfig,
     RaterEffectsConfig,
     ScreeningConfig,
+    ScriptedConfig,
 )
 from .io import clean_file, read_ratings_csv, read_ticket_counts, write_outputs
 from .pipeline import clean
@@ -93,6 +95,7 @@ __all__ = [
     "Ratings",
     "ScoreRow",
     "ScreeningConfig",
+    "ScriptedConfig",
     "clean",
     "clean_file",
     "read_ratings_csv",

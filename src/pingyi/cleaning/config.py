@@ -119,6 +119,20 @@ class InterviewerConfig:
 
 
 @dataclass(frozen=True)
+class ScriptedConfig:
+    """SCRIPTED: the same comment, with small edits, in many responses."""
+
+    min_length: int = 10  # normalised characters; short praise is what honest people write
+    min_cluster: int = 3  # responses for one ratee sharing one comment ...
+    p_value: float = 1e-4  # ... beyond chance given the ratee's share of all comments
+    similarity: float = 0.6  # estimated Jaccard similarity of character shingles
+    shingle: int = 3
+    bands: int = 32  # LSH: bands x rows MinHash values (finds pairs at 0.6 w.p. > 0.999)
+    rows: int = 3
+    seed: int = 20261130
+
+
+@dataclass(frozen=True)
 class AggregateConfig:
     """Stage 5: weighted means, confidence intervals, the k rule."""
 
@@ -137,5 +151,6 @@ class CleaningConfig:
     rater_effects: RaterEffectsConfig = field(default_factory=RaterEffectsConfig)
     collusion: CollusionConfig = field(default_factory=CollusionConfig)
     interviewers: InterviewerConfig = field(default_factory=InterviewerConfig)
+    scripted: ScriptedConfig = field(default_factory=ScriptedConfig)
     outliers: OutlierConfig = field(default_factory=OutlierConfig)
     aggregate: AggregateConfig = field(default_factory=AggregateConfig)

@@ -21,6 +21,7 @@ from .rater_effects import (
 )
 from .responses import ItemWeights, build_responses
 from .screening import TicketCounts, screen
+from .scripted import flag_scripted
 from .types import REASONS, CleaningResult, Ratings
 
 Progress = Callable[[str, float], None]
@@ -94,6 +95,7 @@ def clean(
     outside = np.isin(table.ids, list(off_hours)) if off_hours is not None else None
     screen(table, cfg, ledger, honey, ticket_counts, report, outside)
     flag_interviewers(table, cfg, ledger)
+    flag_scripted(table, cfg, ledger)
     lap("screening")
 
     # a first robust fit gives the residuals collusion is judged on

@@ -65,6 +65,7 @@ class ResponseTable:
     ticket: np.ndarray
     ticket_code: np.ndarray  # -1 none
     channel: np.ndarray
+    comment: np.ndarray  # free text of the response ('' none)
     score: np.ndarray  # the questionnaire's composite: weighted mean of the rating items
     overall: np.ndarray  # NaN when there is no overall item
     n_items: np.ndarray
@@ -102,6 +103,20 @@ def composite_weights(ratings: Ratings, item_weights: ItemWeights | None) -> np.
         [[float(item_weights.get((str(r), str(i)), 1.0)) for i in items.tolist()] for r in roles]
     )
     return table[role_code, item_code]
+
+
+def _response_comments(
+    ratings: Ratings, r_sorted: np.ndarray, order: np.ndarray, n: int
+) -> np.ndarray:
+    """A response's comment: the first non-empty one among its answer rows."""
+    out = np.full(n, "", dtype=object)
+    if ratings.comment is None:
+        return out
+    text = ratings.comment[order]
+    has = np.flatnonzero(text != "")
+    # reversed assignment leaves each response's first non-empty comment in place
+    out[r_sorted[has[::-1]]] = text[has[::-1]]
+    return out
 
 
 def build_responses(ratings: Ratings, item_weights: ItemWeights | None = None) -> ResponseTable:
@@ -175,6 +190,7 @@ def build_responses(ratings: Ratings, item_weights: ItemWeights | None = None) -
         ticket=ticket,
         ticket_code=ticket_code,
         channel=ratings.channel[first],
+        comment=_response_comments(ratings, r_sorted, order, n),
         score=score,
         overall=overall,
         n_items=n_items,

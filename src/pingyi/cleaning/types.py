@@ -26,6 +26,7 @@ REASONS = (
     "OUTLIER",
     "RECIPROCAL",
     "CLIQUE",
+    "SCRIPTED",
     "INTERVIEWER",
 )
 ACTIONS = ("exclude", "downweight", "adjust")
@@ -142,6 +143,7 @@ class Ratings:
     device: np.ndarray
     ticket: np.ndarray
     channel: np.ndarray
+    comment: np.ndarray | None = None  # optional free text per answer row ('' none)
 
     def __len__(self) -> int:
         return int(self.score.shape[0])
@@ -178,7 +180,10 @@ class Ratings:
             if "duration_s" in columns
             else np.full(n, np.nan)
         )
-        ratings = cls(score=score, submitted_at=submitted, duration_s=duration, **strings)
+        comment = _as_str_array(columns["comment"]) if "comment" in columns else None
+        ratings = cls(
+            score=score, submitted_at=submitted, duration_s=duration, comment=comment, **strings
+        )
         ratings.validate()
         return ratings
 
@@ -190,9 +195,10 @@ class Ratings:
     ) -> Ratings:
         """Builds from dicts keyed by the DESIGN.md section 5 column names."""
         rows = list(records)
-        columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+        names = COLUMNS + (("comment",) if any("comment" in row for row in rows) else ())
+        columns: dict[str, list[Any]] = {name: [] for name in names}
         for row in rows:
-            for name in COLUMNS:
+            for name in names:
                 columns[name].append(row.get(name))
         if not rows:
             return cls.from_columns({name: [] for name in COLUMNS}, utc_offset_hours)
@@ -206,6 +212,8 @@ class Ratings:
         for name in (*STRING_COLUMNS, "submitted_at", "duration_s"):
             if len(getattr(self, name)) != n:
                 raise CleaningInputError(f"column {name!r} has the wrong length", column=name)
+        if self.comment is not None and len(self.comment) != n:
+            raise CleaningInputError("column 'comment' has the wrong length", column="comment")
         bad = np.flatnonzero(~np.isfinite(self.score) | (self.score < 1) | (self.score > 5))
         if bad.size:
             row = int(bad[0]) + 1

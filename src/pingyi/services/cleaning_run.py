@@ -52,6 +52,7 @@ async def _records(
         Response.duration_s,
         Response.honeypot,
         Response.off_hours,
+        Response.comment,  # evidence for SCRIPTED
     ).where(Response.campaign == campaign_id)
     # A corrected response is replaced by its correction; both stay stored.
     replaced = await superseded_ids(campaign_id)
@@ -91,6 +92,7 @@ async def _records(
                 "device": row["device"],
                 "ticket": row["ticket"],
                 "channel": row["channel"],
+                "comment": row["comment"] or "",
             }
         )
     honeypot = {str(r["id"]) for r in responses if r["honeypot"]}

@@ -91,6 +91,8 @@ REASON_EXPLANATIONS_EN = {
     "their mutual ratings do not count.",
     "CLIQUE": "A small group rates its own members above the outside consensus; "
     "ratings inside the group do not count.",
+    "SCRIPTED": "The same comment, pasted with small edits, in many responses (organised or "
+    "paid praise); not counted.",
     "INTERVIEWER": "An interviewer's results differ from other channels' for the same windows "
     "beyond chance (down-weighted), or one interviewer or phone gave only top ratings all "
     "day against the odds (the day does not count).",
