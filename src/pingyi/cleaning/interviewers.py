@@ -111,7 +111,7 @@ def flag_interviewers(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger)
         who = (
             f"访问员 {table.raters[table.rater_code[members[0]]]}"
             if interviewed[members[0]]
-            else "同一手机设备指纹"
+            else "同一设备指纹"
         )
         ledger.add_response_flags(
             "INTERVIEWER",
