@@ -149,9 +149,12 @@ def _find_cliques(
         neighbours.setdefault(a, {})[b] = w
         neighbours.setdefault(b, {})[a] = w
     touched = np.unique(np.concatenate([cu, cv]))
+    # members of each component from one sort, not a scan of all per component
+    touched = touched[np.argsort(label[touched], kind="stable")]
+    bounds = np.flatnonzero(np.diff(label[touched], prepend=-1, append=-1))
     cliques = []
-    for comp in np.unique(label[touched]).tolist():
-        members = touched[label[touched] == comp].tolist()
+    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        members = touched[start:end].tolist()
         if len(members) >= 3:
             members = _densest(members, neighbours, c.max_clique_size)
             core = _peel(members, graph, c.clique_threshold, c.clique_member_min, c.max_clique_size)
