@@ -88,3 +88,17 @@ def test_comments_survive_the_csv_and_records_paths():
     records = honest_hall()
     table = ratings(records)
     assert table.comment is not None and STOCK in set(table.comment.tolist())
+
+
+def test_the_file_reader_keeps_the_optional_comment_column(tmp_path):
+    from pingyi.cleaning import COLUMNS, read_ratings_csv
+
+    path = tmp_path / "r.csv"
+    header = ",".join((*COLUMNS, "comment"))
+    line = "r1,public,,W1,overall,5,2026-03-02T10:00:00,30,d1,T1,qr"
+    path.write_text(f'{header}\n{line},"很好，谢谢"\n{line.replace("r1", "r2")},\n', "utf-8")
+    table = read_ratings_csv(path)
+    assert table.comment is not None and table.comment.tolist() == ["很好，谢谢", ""]
+    without = tmp_path / "plain.csv"
+    without.write_text(f"{','.join(COLUMNS)}\n{line}\n", "utf-8")
+    assert read_ratings_csv(without).comment is None

@@ -59,7 +59,14 @@ from .config import (
     ScreeningConfig,
     ScriptedConfig,
 )
-from .io import clean_file, read_ratings_csv, read_ticket_counts, write_outputs
+from .io import (
+    clean_file,
+    read_ratings,
+    read_ratings_csv,
+    read_ratings_parquet,
+    read_ticket_counts,
+    write_outputs,
+)
 from .pipeline import clean
 from .report import REASON_EXPLANATIONS
 from .types import (
@@ -98,7 +105,9 @@ __all__ = [
     "ScriptedConfig",
     "clean",
     "clean_file",
+    "read_ratings",
     "read_ratings_csv",
+    "read_ratings_parquet",
     "read_ticket_counts",
     "write_outputs",
 ]

@@ -33,6 +33,7 @@ from .types import (
 
 SCORE_COLUMNS = tuple(ScoreRow.__dataclass_fields__)
 FLAG_COLUMNS = ("response_id", "rater", "ratee", "reason", "action", "weight", "detail")
+OPTIONAL_COLUMNS = ("comment",)  # DESIGN.md 5: read when present
 OUTPUT_FILES = ("scores.csv", "flags.csv", "report.html")
 PARQUET_FILES = ("scores.parquet", "flags.parquet")
 
@@ -188,14 +189,15 @@ def read_ratings_csv(
         )
     # a repeated name: the last one wins, as it did with the csv-module reader
     names = [h if h not in header[k + 1 :] else f"\0{k}" for k, h in enumerate(header)]
+    optional = [c for c in OPTIONAL_COLUMNS if c in names]
     try:
         table = pcsv.read_csv(
             path,
             read_options=pcsv.ReadOptions(skip_rows=1, column_names=names),
             parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(
-                include_columns=list(COLUMNS),
-                column_types=dict.fromkeys(COLUMNS, _DICT),
+                include_columns=list(COLUMNS) + optional,
+                column_types=dict.fromkeys(list(COLUMNS) + optional, _DICT),
                 strings_can_be_null=False,
             ),
         )
@@ -207,13 +209,16 @@ def read_ratings_csv(
 
 def _ratings_from_table(table: pa.Table, utc_offset_hours: float, lines: bool) -> Ratings:
     """Arrow columns -> Ratings, one column at a time so the Arrow copy shrinks as we go."""
-    columns = {name: table.column(name) for name in COLUMNS}
+    present = [c for c in OPTIONAL_COLUMNS if c in table.column_names]
+    columns = {name: table.column(name) for name in (*COLUMNS, *present)}
     del table
     strings = {name: _strings(columns.pop(name)) for name in STRING_COLUMNS}
+    comment = _strings(columns.pop("comment")) if "comment" in columns else None
     ratings = Ratings(
         score=_number_column(columns.pop("score"), "score", False, lines),
         submitted_at=_time_column(columns.pop("submitted_at"), utc_offset_hours, lines),
         duration_s=_number_column(columns.pop("duration_s"), "duration_s", True, lines),
+        comment=comment,
         **strings,
     )
     ratings.validate()
@@ -302,12 +307,13 @@ def read_ratings_parquet(
     missing = [c for c in COLUMNS if c not in by_name]
     if missing:
         raise CleaningInputError(f"schema: missing column(s) {', '.join(missing)}", 0, missing[0])
+    wanted = list(COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in by_name]
     table = pq.read_table(
         path,
-        columns=[by_name[c] for c in COLUMNS],
-        read_dictionary=[by_name[c] for c in STRING_COLUMNS],
-    ).rename_columns(list(COLUMNS))
-    for name in STRING_COLUMNS:
+        columns=[by_name[c] for c in wanted],
+        read_dictionary=[by_name[c] for c in (*STRING_COLUMNS, *wanted[len(COLUMNS) :])],
+    ).rename_columns(wanted)
+    for name in (*STRING_COLUMNS, *wanted[len(COLUMNS) :]):
         column = table.column(name)
         if not _is_text(column):  # numbers as ids: their text, as from_records does
             table = table.set_column(
