@@ -202,6 +202,20 @@ class Ticket(Table):
     issued_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
     used = Boolean(default=False)
+    # the queue system's own ticket number (POST /api/v1/tickets from a queue key);
+    # unique where set (index in the migration), None for a device's ticket
+    number = Varchar(length=64, null=True, default=None)
+
+
+class ServedCount(Table, tablename="served_count"):
+    """Citizens the queue system served at a window in one hour (UTC start of the
+    hour): evidence for the cleaning's BURST check. One row per (window, hour), unique
+    in the migration; a later count replaces the earlier one."""
+
+    window = restrict(ServiceWindow, null=False)
+    hour_start = Timestamptz()
+    served = Integer(default=0)
+    updated_at = Timestamptz(default=TimestamptzNow())
 
 
 class AdminUser(Table, tablename="admin_user"):
@@ -432,6 +446,7 @@ ALL_TABLES: list[type[Table]] = [
     Device,
     ApiKey,
     Ticket,
+    ServedCount,
     AdminUser,
     Response,
     Answer,
