@@ -32,7 +32,7 @@ from piccolo.table import Table
 
 ROLES = ("public", "peer", "superior", "self")
 RATER_ROLES = ("peer", "superior", "self")
-CHANNELS = ("qr", "ticket", "link", "device", "interview", "api", "paper", "default")
+CHANNELS = ("qr", "ticket", "link", "device", "interview", "phone", "api", "paper", "default")
 CAMPAIGN_STATES = ("draft", "open", "closed", "cleaned", "published")
 ADMIN_ROLES = ("agency_admin", "hr", "unit_leader", "interviewer", "staff")
 POST_CATEGORIES = ("law_enforcement", "window_service", "management")
@@ -314,6 +314,48 @@ class CitizenContact(Table, tablename="citizen_contact"):
     ciphertext = Text()
 
 
+class TicketContact(Table, tablename="ticket_contact"):
+    """A call-back number the queue system recorded with a ticket, for the agency's
+    sampled phone follow-up: encrypted like a citizen's contact (services/contacts.py),
+    shown only to the interviewer while calling (each reveal audited), never exported."""
+
+    ticket = restrict(Ticket, null=False, index=True)
+    ciphertext = Text()
+
+
+class PhoneRound(Table, tablename="phone_round"):
+    """A sampled phone follow-up (电话回访): the frame (callable served tickets by
+    stratum), the seed and the per-stratum size from which anyone can re-draw the
+    sample (pingyi.sampling.draw); the hashes make a changed frame or draw visible."""
+
+    campaign = restrict(Campaign, null=False, index=True)
+    seed = Varchar(length=64)
+    per_stratum = Integer()
+    frame = JSON(default={})  # {stratum: [ticket ids]}: callable served tickets
+    served = JSON(default={})  # {stratum: served tickets}, callable or not (coverage)
+    frame_hash = Varchar(length=64)
+    draw_hash = Varchar(length=64)
+    created_by = Varchar(length=64, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PhoneCall(Table, tablename="phone_call"):
+    """One sampled ticket to call, its selection probability and its outcome."""
+
+    phone_round = restrict(PhoneRound, null=False, index=True)
+    ticket = restrict(Ticket, null=False)
+    stratum = Varchar(length=100)
+    unit = restrict(Unit, null=False)
+    window = restrict(ServiceWindow, null=False)
+    probability = DoublePrecision()
+    outcome = Varchar(length=16, default="pending")
+    attempts = Integer(default=0)
+    calling_by = restrict(AdminUser)  # the interviewer on the line now: one at a time
+    interviewer = restrict(AdminUser)  # who recorded the last outcome
+    response = restrict(Response)  # the completed interview's response
+    updated_at = Timestamptz(null=True, default=None)
+
+
 class PressureReport(Table, tablename="pressure_report"):
     """'Was anyone pressing you for a particular rating?' Goes to the agency only."""
 
@@ -452,6 +494,9 @@ ALL_TABLES: list[type[Table]] = [
     Answer,
     BadReviewCase,
     CitizenContact,
+    TicketContact,
+    PhoneRound,
+    PhoneCall,
     OutboxEvent,
     OutboxBatch,
     PressureReport,
