@@ -213,24 +213,6 @@ def fit_rater_model(
     )
 
 
-def consensus_residual(table: ResponseTable, model: RaterModel) -> np.ndarray:
-    """How far each rating sits above the ratee's consensus, beyond the rater's own habit.
-
-    Medians on both sides: the ratee's median rating is the consensus, and the rater's
-    median deviation from consensus is their habit; a colluder's few inflated ratings
-    move neither, so they stand out (NaN outside the model).
-    """
-    rows = np.flatnonzero(model.mask)
-    value = table.score[rows] - model.intercept[rows]
-    ratee = table.ratee_code[rows]
-    deviation = value - group_median(ratee, value, len(table.ratees))[ratee]
-    rater = table.rater_code[rows]
-    habit = group_median(rater, deviation, len(table.raters))[rater]
-    out = np.full(len(table), np.nan)
-    out[rows] = deviation - habit
-    return out
-
-
 @dataclass
 class RaterReading:
     """Each rater's scores regressed on what colleagues gave the same ratees."""
@@ -240,7 +222,6 @@ class RaterReading:
     slope_se: np.ndarray
     range_sd: np.ndarray  # sd of the consensus over the rater's ratees
     own_sd: np.ndarray  # sd of the rater's own scores over the same ratees
-    own_fit: np.ndarray  # per response: the rater's own linear reading of the consensus
 
 
 def read_raters(table: ResponseTable, model: RaterModel) -> RaterReading:
@@ -267,16 +248,12 @@ def read_raters(table: ResponseTable, model: RaterModel) -> RaterReading:
     slope = np.where(sxx > 1e-9, sxy / np.maximum(sxx, 1e-9), 0.0)
     resid_var = np.maximum(syy - slope * sxy, 0.0) / np.maximum(n - 2, 1)
     slope_se = np.sqrt(resid_var / np.maximum(sxx, 1e-9))
-    own_fit = np.full(len(table), np.nan)
-    fit_rows = rows[usable]
-    own_fit[fit_rows] = my[r] + slope[r] * (xs - mx[r])
     return RaterReading(
         n=n,
         slope=slope,
         slope_se=slope_se,
         range_sd=np.sqrt(sxx / safe),
         own_sd=np.sqrt(syy / safe),
-        own_fit=own_fit,
     )
 
 
