@@ -796,6 +796,127 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ind.col.reply_rate": ("差评回复率(%)", "reply_rate_pct"),
     "ind.col.rectify_rate": ("回访整改率(%)", "rectify_rate_pct"),
     "ind.col.handling_satisfaction": ("回访整改满意率(%)", "handling_satisfaction_pct"),
+    # sampled phone follow-up (电话回访)
+    "nav.phone": ("电话回访", "Phone follow-up"),
+    "phone.title": ("电话回访", "Phone follow-up"),
+    "phone.help": (
+        "从排队叫号系统的已办件中按单位、窗口和周分层随机抽样，回访留有回拨号码的群众。"
+        "抽样框、随机种子、入样概率和抽样结果均已保存并记入审计日志，任何人可据此重抽核对。",
+        "A stratified random sample (unit, window, week) of the queue system's served "
+        "tickets that carry a call-back number. The frame, the seed, each ticket's "
+        "selection probability and the draw are stored and audited: anyone can re-draw it.",
+    ),
+    "phone.round": ("轮次", "Round"),
+    "phone.campaign": ("评议活动", "Campaign"),
+    "phone.drawn_at": ("抽样时间", "Drawn at"),
+    "phone.sampled": ("入样", "Sampled"),
+    "phone.completed": ("完成", "Completed"),
+    "phone.no_rounds": ("尚无回访轮次。", "No rounds yet."),
+    "phone.draw": ("抽取样本", "Draw a sample"),
+    "phone.draw_help": (
+        "每层（单位×窗口×周）抽取的件数；不足时全部入样。期间默认为活动期间；种子留空则随机生成。",
+        "Tickets per stratum (unit x window x week); a smaller stratum is taken whole. "
+        "The period defaults to the campaign's; an empty seed is drawn at random.",
+    ),
+    "phone.per_stratum": ("每层抽取件数", "Tickets per stratum"),
+    "phone.from": ("办件日期自", "Served from"),
+    "phone.to": ("办件日期至", "Served until"),
+    "phone.seed": ("随机种子", "Seed"),
+    "phone.frame_hash": ("抽样框摘要", "Frame hash"),
+    "phone.draw_hash": ("样本摘要", "Draw hash"),
+    "phone.verify": ("按种子重抽核对", "Re-draw from the seed and compare"),
+    "phone.verified": (
+        "核对一致：按保存的抽样框和种子重抽得到相同的 {n} 件样本。",
+        "Verified: re-drawing from the stored frame and seed gives the same {n} tickets.",
+    ),
+    "phone.not_verified": (
+        "核对不一致：抽样框或样本与保存的记录不符。",
+        "Mismatch: the frame or the sample differs from the stored record.",
+    ),
+    "phone.estimates": ("回访满意度与扫码满意度", "Phone-sampled and QR satisfaction"),
+    "phone.estimates_help": (
+        "回访满意度以入样概率的倒数加权（Hajek 估计，95% 置信区间）；扫码满意度来自群众"
+        "自愿扫码评价（清洗后）。少于 k 个回答的单位不显示。",
+        "Phone satisfaction is weighted by inverse selection probabilities (Hajek "
+        "estimator, 95% confidence interval); QR satisfaction comes from citizens who chose "
+        "to scan and rate (after cleaning). Units with fewer than k answers are hidden.",
+    ),
+    "phone.unit": ("单位", "Unit"),
+    "phone.window": ("窗口", "Window"),
+    "phone.week": ("周", "Week"),
+    "phone.phone_sat": ("回访满意度", "Phone satisfaction"),
+    "phone.qr_sat": ("扫码满意度", "QR satisfaction"),
+    "phone.ci": ("95% 置信区间", "95% CI"),
+    "phone.gap": ("差值（百分点）", "Gap (points)"),
+    "phone.hidden": ("样本不足，不显示", "too few, hidden"),
+    "phone.rates": ("分层应答率与接触率", "Response and contact rates by stratum"),
+    "phone.rates_help": (
+        "RR1 = 完成数 ÷ 入样数；CON1 = 接通数（完成、拒访、约定再拨）÷ 入样数"
+        "（AAPOR 标准定义）。已办件数与抽样框件数之差为未留回拨号码的件数。",
+        "RR1 = completed / sampled; CON1 = reached (completed, refused, call back later) "
+        "/ sampled (AAPOR Standard Definitions). Served minus frame: tickets without a "
+        "call-back number.",
+    ),
+    "phone.served": ("已办件", "Served"),
+    "phone.frame": ("抽样框", "Frame"),
+    "phone.all_strata": ("合计", "All strata"),
+    "phone.call_list": ("回访名单", "Call list"),
+    "phone.call_list_help": (
+        "号码只在拨打时显示，每次显示都记入审计日志；一次只能拨打一个。",
+        "The number is shown only while calling, each time recorded in the audit log; "
+        "one call at a time.",
+    ),
+    "phone.served_at": ("办件日期", "Served on"),
+    "phone.outcome": ("回访结果", "Outcome"),
+    "phone.attempts": ("拨打次数", "Attempts"),
+    "phone.busy": ("他人拨打中", "being called"),
+    "phone.call": ("拨打", "Call"),
+    "phone.number": ("回拨号码", "Call-back number"),
+    "phone.number_help": (
+        "仅用于本次回访，请勿记录或外传。",
+        "For this call only: do not write it down or pass it on.",
+    ),
+    "phone.script": (
+        "您好，这里是第三方评估机构，想了解您最近在政务服务窗口办事的感受，大约一分钟。",
+        "Hello, this is the independent evaluation agency. May we ask about your recent "
+        "visit to the service window? It takes about a minute.",
+    ),
+    "phone.questionnaire_help": (
+        "仅在“完成”时填写问卷。",
+        "Fill in the questionnaire only for a completed call.",
+    ),
+    "phone.save": ("保存结果", "Save the outcome"),
+    "phone.release": ("挂断，不记录结果", "Hang up without an outcome"),
+    "phone.outcome.pending": ("待拨打", "not called yet"),
+    "phone.outcome.completed": ("完成", "completed"),
+    "phone.outcome.refused": ("拒访", "refused"),
+    "phone.outcome.no_answer": ("无人接听", "no answer"),
+    "phone.outcome.wrong_number": ("号码错误", "wrong number"),
+    "phone.outcome.call_back": ("约定再拨", "call back later"),
+    "phone.error.form": ("请检查填写内容。", "Please check the form."),
+    "phone.error.outcome": ("请选择回访结果。", "Choose the call's outcome."),
+    "phone.error.campaign": ("没有这个评议活动。", "No such campaign."),
+    "phone.error.per_stratum": ("每层抽取件数应为 1 到 1000。", "Tickets per stratum: 1 to 1000."),
+    "phone.error.period": ("结束日期早于开始日期。", "The period ends before it starts."),
+    "phone.error.empty_frame": (
+        "该期间没有留有回拨号码的已办件。",
+        "No served ticket with a call-back number in this period.",
+    ),
+    "phone.error.no_round": ("没有这个回访轮次。", "No such round."),
+    "phone.error.number": (
+        "回拨号码应为 1 到 60 个字符。",
+        "A call-back number has 1 to 60 characters.",
+    ),
+    "phone.error.no_call": ("没有这个回访。", "No such call."),
+    "phone.error.finished": ("该回访已结束。", "This call is finished."),
+    "phone.error.busy": ("请先完成当前的回访。", "Finish your current call first."),
+    "phone.error.taken": ("其他访员正在拨打。", "Another interviewer is making this call."),
+    "phone.error.no_window": ("没有这个窗口。", "No such window."),
+    "phone.error.not_held": ("请先点击“拨打”。", "Take the call before recording its outcome."),
+    "phone.error.refused": (
+        "评价未能保存（活动已结束？）。",
+        "The rating was refused (campaign closed?).",
+    ),
 }
 
 MESSAGES.update(REPORT_MESSAGES)  # the campaign report's texts

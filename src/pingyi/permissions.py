@@ -27,6 +27,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "outbox.manage": frozenset({AGENCY}),
     # field interviews on a citizen's behalf
     "interview.enter": frozenset({AGENCY, INTERVIEWER}),
+    # sampled phone follow-up: draw and read rounds (agency), work the call list
+    "phone.manage": frozenset({AGENCY}),
+    "phone.call": frozenset({AGENCY, INTERVIEWER}),
     # bad-review work orders of the leader's own unit
     "case.handle": frozenset({AGENCY, UNIT_LEADER}),
     # published, cleaned aggregates and exports
