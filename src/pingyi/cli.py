@@ -464,7 +464,8 @@ def device_revoke(window_code: str) -> None:
 
 @main.group()
 def apikey() -> None:
-    """API keys for systems that read the scoring feed."""
+    """API keys for other systems: hr reads the scoring feed; queue (a queue system)
+    posts tickets in bulk and served counts."""
 
 
 @apikey.command("add")

@@ -17,7 +17,7 @@ from pingyi import cleaning
 from pingyi.cleaning.report import render_report
 from pingyi.db.tables import Answer, CleaningRun, Flag, Override, Response, Staff
 from pingyi.scoring import Policy
-from pingyi.services import audit
+from pingyi.services import audit, queue
 from pingyi.services.campaigns import (
     CampaignError,
     check_move,
@@ -145,6 +145,8 @@ async def run_cleaning(
     if not records:
         raise CampaignError(f"campaign {campaign_code} has no ratings to clean yet")
     ratings = cleaning.Ratings.from_records(records)
+    # citizens served per window and hour (queue systems), in the engine's ratee names
+    ticket_counts = await queue.ticket_counts(campaign["id"], records)
     # Move first: an illegal move (e.g. an open campaign) must stop before any work.
     await move(campaign_code, "cleaned", actor)
     result = cleaning.clean(
@@ -155,6 +157,7 @@ async def run_cleaning(
         honeypot=honeypot,
         off_hours=off_hours,
         item_weights=item_weights,
+        ticket_counts=ticket_counts or None,
     )
     last = (
         await CleaningRun.select(CleaningRun.revision)

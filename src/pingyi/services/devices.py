@@ -8,7 +8,9 @@ from pingyi.db.tables import ApiKey, Device, ServiceWindow, Staff
 from pingyi.security import new_token, token_hash
 from pingyi.services import audit
 
-API_SCOPES = ("hr",)
+# hr: reads the scoring feed. queue: a queue system posts tickets in bulk and served
+# counts and prints ticket QR codes; it can neither post ratings nor read scores.
+API_SCOPES = ("hr", "queue")
 
 
 class CredentialError(ValueError):

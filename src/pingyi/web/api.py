@@ -1,9 +1,8 @@
-"""The JSON API: window devices post ratings and ask for tickets (device key); HR
-reads the scoring feed (API key with the hr scope). Documented at /api/docs."""
+"""The JSON API: window devices post ratings (device key); tickets and served counts
+are in api_queue.py, the HR scoring feed in api_scores.py. Documented at /api/docs."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NoReturn, cast
@@ -15,11 +14,10 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 
-from pingyi.qr import qr_png, qr_svg
 from pingyi.services import devices, tickets
 from pingyi.services.public_rating import RatingInput, build_response, validate
 from pingyi.services.questionnaires import asked_on
-from pingyi.web.state import limiter_of, reference_cache_of, settings_of, writer_of
+from pingyi.web.state import limiter_of, reference_cache_of, writer_of
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -66,10 +64,6 @@ class DeviceRating(msgspec.Struct, forbid_unknown_fields=True):
 class RatingStored(msgspec.Struct):
     id: str
     created: bool
-
-
-class TicketRequest(msgspec.Struct, forbid_unknown_fields=True):
-    staff: Code | None = None
 
 
 class TicketIssued(msgspec.Struct):
@@ -222,25 +216,4 @@ class DeviceApi(Controller):
         return Response(
             RatingStored(id=stored.response_id, created=stored.created),
             status_code=201 if stored.created else 200,
-        )
-
-    @post("/tickets", summary="Issue a single-use rating ticket (一事一评)", status_code=201)
-    async def post_ticket(
-        self, request: Request[Any, Any, Any], data: JSONBody[TicketRequest | None] = None
-    ) -> TicketIssued:
-        """Returns the ticket URL and its QR code (SVG, and PNG as base64); the ticket
-        expires after PINGYI_TICKET_TTL_HOURS (default 24) and can be rated once."""
-        device = await _device(request)
-        staff_id = await _staff_id(data.staff if data else None, device["window"])
-        try:
-            issued = await tickets.issue(
-                device["window"], staff_id, settings_of(request).ticket_ttl_hours
-            )
-        except tickets.TicketError as exc:
-            raise HTTPException(status_code=409, detail=str(exc)) from exc
-        return TicketIssued(
-            url=issued["url"],
-            expires_at=issued["expires_at"],
-            qr_svg=qr_svg(issued["url"]),
-            qr_png_base64=base64.b64encode(qr_png(issued["url"])).decode(),
         )

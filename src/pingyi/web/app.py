@@ -31,6 +31,7 @@ from pingyi.settings import Settings, check_folders, get_settings
 from pingyi.web.admin import admin_home
 from pingyi.web.api import DeviceApi
 from pingyi.web.api_docs import LocalSwaggerPlugin, swagger_assets_router
+from pingyi.web.api_queue import QueueApi
 from pingyi.web.api_scores import ScoresApi
 from pingyi.web.auth import AuthController
 from pingyi.web.citizen import CitizenController
@@ -41,6 +42,7 @@ from pingyi.web.console_indicators import INDICATOR_HANDLERS
 from pingyi.web.console_org import MAX_UPLOAD, ORG_HANDLERS
 from pingyi.web.console_org_edit import ORG_EDIT_HANDLERS
 from pingyi.web.console_outbox import OUTBOX_HANDLERS
+from pingyi.web.console_phone import PHONE_HANDLERS
 from pingyi.web.console_report import REPORT_HANDLERS
 from pingyi.web.console_schedule import SCHEDULE_HANDLERS
 from pingyi.web.console_scores import SCORE_HANDLERS
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *SCHEDULE_HANDLERS,
             *INDICATOR_HANDLERS,
             *CASE_HANDLERS,
+            *PHONE_HANDLERS,
             *SCORE_HANDLERS,
             *OUTBOX_HANDLERS,
         ],
@@ -140,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CitizenController,
             PeerController,
             DeviceApi,
+            QueueApi,
             ScoresApi,
             admin,
             swagger_assets_router(),
