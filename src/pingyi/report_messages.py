@@ -5,6 +5,34 @@ file short; look them up with ``pingyi.i18n.translate`` like every other text.""
 from __future__ import annotations
 
 REPORT_MESSAGES: dict[str, tuple[str, str]] = {
+    "report.sec.phone": (
+        "电话回访：抽样满意度与扫码满意度",
+        "Phone follow-up: sampled and QR satisfaction",
+    ),
+    "report.phone_summary": (
+        "本轮从留有回拨号码的已办件中分层随机抽取 {sampled} 件，完成回访 {completed} 件；"
+        "应答率 RR1 {rr1}，接触率 CON1 {con1}。",
+        "This round drew {sampled} served tickets with a call-back number at random, "
+        "stratified by unit, window and week; {completed} calls were completed "
+        "(response rate RR1 {rr1}, contact rate CON1 {con1}).",
+    ),
+    "report.phone_sat": ("回访满意度", "Phone satisfaction"),
+    "report.qr_sat": ("扫码满意度", "QR satisfaction"),
+    "report.ci95": ("95% 置信区间", "95% CI"),
+    "report.phone_n": ("回访数", "Calls"),
+    "report.qr_n": ("扫码评价数", "QR ratings"),
+    "report.phone_gap": ("差值（扫码−回访）", "Gap (QR − phone)"),
+    "report.phone_help": (
+        "回访满意度按入样概率的倒数加权（Hajek 估计，线性化方差，Wilson 区间），代表留有回拨号码的"
+        "全部已办件；扫码满意度来自自愿扫码评价的群众（清洗后），可能偏高。两者之差是自选样本偏差的估计。"
+        "回访少于 {k} 件或扫码评价少于 {k} 条的单位不显示对应数字，也不给出合计。",
+        "Phone satisfaction is weighted by inverse selection probabilities (Hajek estimator, "
+        "linearised variance, Wilson interval) and stands for every served ticket with a "
+        "call-back number; QR satisfaction comes from citizens who chose to rate (after "
+        "cleaning) and may run high. The gap estimates the self-selection bias. A unit with "
+        "fewer than {k} calls or {k} QR ratings shows no figure for that side, and no total "
+        "is given.",
+    ),
     "report.link": ("报告", "Report"),
     "report.title": ("评议报告（白皮书）", "Campaign report"),
     "report.not_cleaned": (

@@ -59,6 +59,7 @@ from pingyi.db.tables import (
 )
 from pingyi.hours import LOCAL_TZ
 from pingyi.i18n import MESSAGES, translate
+from pingyi.services import phone
 from pingyi.services.corrections import superseded_ids
 from pingyi.settings import get_settings
 
@@ -898,6 +899,33 @@ def _compose(
     }
 
 
+async def _phone_section(facts: Facts, look: Lookups) -> dict[str, Any] | None:
+    """The campaign's latest sampled phone round beside the self-selected QR ratings,
+    per unit (services/phone.py). A unit's phone figure needs k respondents; its QR
+    figure k used ratings and a unit the public tree shows. No total is given, so a
+    hidden unit cannot be worked out from the others."""
+    round_id = await phone.latest_round(int(facts.campaign["id"]))
+    if round_id is None:
+        return None
+    policy = facts.campaign.get("policy") or {}
+    view = _public_view(facts, int(policy.get("satisfied_min", rs.SATISFIED_MIN)))
+    rows = []
+    for u in await phone.comparison(round_id, facts.flags):
+        qr = u.qr if view.unit_shown(u.unit_id) is not None else None
+        rows.append(
+            {
+                "name": look.unit_name(u.unit_id),
+                "phone": u.phone,
+                "phone_n": u.phone_n,
+                "qr": qr,
+                "qr_n": u.qr_n,
+                "gap": None if u.phone is None or qr is None else qr[0] - u.phone.satisfaction,
+            }
+        )
+    rates = (await phone.stratum_rates(round_id))[-1]["rates"]
+    return {"round": round_id, "rows": rows, "rates": rates}
+
+
 @lru_cache(maxsize=4)
 def _environment(folder: Path) -> jinja2.Environment:
     # autoescape everything: names and comments are untrusted text
@@ -956,5 +984,6 @@ async def build_report(
         ),
     )
     context = _compose(facts, previous, prev_facts, look, now or datetime.now(UTC))
+    context["phone"] = await _phone_section(facts, look)
     template = _environment(get_settings().templates_dir).get_template(TEMPLATE)
     return template.render(**context)
