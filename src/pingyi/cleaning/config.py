@@ -63,7 +63,7 @@ class RaterEffectsConfig:
     central_spread: float = 0.5  # ... own scores' sd below this share of the consensus sd ...
     central_min_range: float = 0.25  # ... over ratees whose consensus differs this much (sd)
     central_weight: float = 0.5
-    halo_ratio: float = 0.5  # item spread below this share of others' for the same ratees
+    halo_ratio: float = 0.55  # item spread below this share of others' for the same ratees
     halo_min_expected: float = 0.3  # ... where others' forms spread at least this much
     halo_weight: float = 0.75  # halo loses item detail, the overall level still informs
     misfit_ratio: float = 1.6  # item spread within forms this multiple of others' ...
