@@ -210,3 +210,23 @@ async def test_draw_call_estimate_report(client: Any) -> None:
     assert not any(n in report.text for n in numbers.values())
     english = await client.get("/admin/campaigns/C1/report?lang=en")
     assert english.status_code == 200 and "Phone satisfaction" in english.text
+
+
+async def test_demo_has_a_sampled_phone_round_with_results(client: Any) -> None:
+    from pingyi.db.tables import PhoneCall, PhoneRound, Response
+    from pingyi.services import phone
+    from pingyi.services.demo import load_demo
+
+    await load_demo(admin_password=PASSWORD)
+    rounds = await PhoneRound.select(PhoneRound.id, PhoneRound.campaign.code.as_alias("code"))
+    assert {r["code"] for r in rounds} == {"2026Q3", "2026Q4"}
+    for r in rounds:
+        assert (await phone.verify_round(r["id"], "test")).ok
+    completed = await PhoneCall.count().where(PhoneCall.outcome == "completed")
+    assert completed == await Response.count().where(Response.channel == "phone") > 50
+    await login(client, "admin", PASSWORD)
+    q3 = next(r["id"] for r in rounds if r["code"] == "2026Q3")
+    page = await client.get(f"/admin/phone/{q3}")
+    assert page.status_code == 200 and "phone-comparison" in page.text
+    report = await client.get("/admin/campaigns/2026Q3/report")
+    assert report.status_code == 200 and 'id="phone"' in report.text

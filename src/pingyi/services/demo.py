@@ -12,9 +12,19 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pingyi.db.tables import Assignment, BadReviewCase, Organization, Staff
+from pingyi.db.tables import (
+    AdminUser,
+    Assignment,
+    BadReviewCase,
+    Organization,
+    PhoneCall,
+    ServiceWindow,
+    Staff,
+    Ticket,
+)
 from pingyi.security import new_token
 from pingyi.services import campaigns as campaign_service
+from pingyi.services import phone
 from pingyi.services.cleaning_run import run_cleaning
 from pingyi.services.org import upsert_organization, upsert_staff, upsert_unit, upsert_window
 from pingyi.services.questionnaires import ItemSpec, create_questionnaire
@@ -138,6 +148,19 @@ async def load_demo(
         ),
         "self": await create_questionnaire("self-2026", "个人自评", "self", COLLEAGUE_ITEMS),
     }
+    logins = []
+    for username, role, extra in (
+        ("admin", "agency_admin", {}),
+        ("hr", "hr", {}),
+        ("leader", "unit_leader", {"unit_code": "realestate", "staff_code": "A001"}),
+        ("interviewer", "interviewer", {}),
+        ("staff", "staff", {"staff_code": "A003"}),
+    ):
+        password = admin_password if (admin_password and role == "agency_admin") else new_token(9)
+        await create_user(username, password, role, actor="demo", **extra)
+        logins.append((username, role, password))
+    interviewer = await AdminUser.select(AdminUser.id).where(AdminUser.username == "interviewer")
+    interviewer_id = int(interviewer[0]["id"])
     quality = {sid: rng.gauss(0, 0.45) for ids in staff_by_unit.values() for sid in ids}
     today = datetime.now(UTC).date()
     for code, name, start, end, state in (
@@ -167,23 +190,13 @@ async def load_demo(
         await _public_ratings(rng, texts, campaign_id, quality, ratings_end, code == "2026Q4")
         await _colleague_ratings(rng, campaign_id, quality, inflate_pair=code == "2026Q4")
         await _follow_up_cases(texts, campaign_id, closed=state == "closed")
+        await _phone_round(code, campaign_id, ratings_end, interviewer_id, done=state == "closed")
         if state == "closed":
             await campaign_service.move(code, "closed", "demo")
             # as the agency leaves an earlier campaign: cleaned and published, so HR,
             # staff and the report have numbers, and the open one a trend to compare
             await run_cleaning(code, "demo")
             await publish(code, "demo", note="演示数据")
-    logins = []
-    for username, role, extra in (
-        ("admin", "agency_admin", {}),
-        ("hr", "hr", {}),
-        ("leader", "unit_leader", {"unit_code": "realestate", "staff_code": "A001"}),
-        ("interviewer", "interviewer", {}),
-        ("staff", "staff", {"staff_code": "A003"}),
-    ):
-        password = admin_password if (admin_password and role == "agency_admin") else new_token(9)
-        await create_user(username, password, role, actor="demo", **extra)
-        logins.append((username, role, password))
     return logins
 
 
@@ -316,6 +329,92 @@ async def _public_ratings(
                 f"d{rng.getrandbits(40):010x}",
             )
     await write_batch(batch)
+
+
+async def _phone_round(
+    code: str, campaign_id: int, end: datetime, interviewer_id: int, done: bool
+) -> None:
+    """The agency's sampled phone follow-up: the queue system's served tickets of the
+    last two weeks (about 60 % with a call-back number), a round of 4 per unit, window
+    and week drawn with a fixed seed, and its calls. Phone answers run below the
+    self-selected QR ratings, as they do in the field. An open campaign keeps a quarter
+    of its calls for the interviewer to make."""
+    rng = random.Random(f"phone-{code}")  # its own stream: the other data stay the same
+    windows = await ServiceWindow.select(ServiceWindow.id)
+    first_day = (end - timedelta(days=14)).date()
+    rows = []
+    for w in windows:
+        for day in range(14):
+            when = datetime.combine(first_day + timedelta(days=day), datetime.min.time(), UTC)
+            if when.weekday() >= 5:
+                continue
+            for _ in range(rng.randint(2, 4)):
+                issued = when + timedelta(hours=1 + rng.uniform(0, 7))
+                rows.append(
+                    Ticket(
+                        campaign=campaign_id,
+                        window=w["id"],
+                        code=uuid.UUID(int=rng.getrandbits(128)).hex,
+                        issued_at=issued,
+                        expires_at=issued + timedelta(hours=24),
+                        used=True,
+                    )
+                )
+    ids = []
+    for i in range(0, len(rows), 200):
+        ids += [r["id"] for r in await Ticket.insert(*rows[i : i + 200])]
+    for ticket_id in ids:
+        if rng.random() < 0.6:
+            await phone.set_ticket_contact(ticket_id, f"13{rng.randrange(10**9):09d}")
+    round_id = await phone.draw_round(
+        code, 4, "demo", first_day, end.date() - timedelta(days=1), seed=f"demo-{code}"
+    )
+    key = await campaign_service.rater_key(campaign_id)
+    rater = phone.interviewer_pseudonym(key, interviewer_id)
+    calls = await PhoneCall.select().where(PhoneCall.phone_round == round_id).order_by(PhoneCall.id)
+    outcomes = (
+        ["completed"] * 11 + ["refused"] * 2 + ["no_answer"] * 3 + ["wrong_number", "call_back"]
+    )
+    batch = []
+    answered: dict[int, uuid.UUID] = {}
+    for call in calls:
+        if not done and rng.random() < 0.25:
+            continue  # still to call
+        outcome = rng.choice(outcomes)
+        response_id = None
+        if outcome == "completed":
+            level = max(1, min(5, round(rng.gauss(3.9, 0.9))))
+            new = NewResponse(
+                campaign_id=campaign_id,
+                role="public",
+                channel="phone",
+                answers=[("overall", level, "")]
+                + [
+                    (item, max(1, min(5, level + rng.choice((-1, 0, 0, 1)))), "")
+                    for item in ("attitude", "efficiency", "clarity")
+                ],
+                window_id=call["window"],
+                rater=rater,
+                interviewer_id=interviewer_id,
+                submitted_at=end - timedelta(hours=rng.uniform(1, 48)),
+                duration_s=rng.uniform(60, 180),
+                client_id=f"phone:{call['id']}",
+            )
+            batch.append(new)
+            response_id = new.id
+        await PhoneCall.update(
+            {
+                PhoneCall.outcome: outcome,
+                PhoneCall.attempts: 1 + (outcome in ("no_answer", "call_back")),
+                PhoneCall.interviewer: interviewer_id,
+                PhoneCall.updated_at: end,
+            }
+        ).where(PhoneCall.id == call["id"])
+        if response_id is not None:
+            answered[call["id"]] = response_id
+    await write_batch(batch)
+    for call_id, response_id in answered.items():
+        await PhoneCall.update({PhoneCall.response: response_id}).where(PhoneCall.id == call_id)
 
 
 async def _colleague_ratings(
