@@ -297,3 +297,104 @@ async def test_the_server_purges_in_the_background(db: str) -> None:
     event = await AuditEvent.select().where(AuditEvent.action == "purge.run").first()
     assert event is not None and event["actor"] == "scheduler"
     assert await BadReviewCase.count() == 0 and await CitizenContact.count() == 0
+
+
+async def test_alerts_pressure_links_and_delivered_outbox_records_are_purged(
+    client: Any,
+) -> None:
+    """Volume alerts after PINGYI_RETAIN_ALERT_DAYS, the pressure reports' form hash
+    (which links a report to its rating's form with the secret key) after
+    PINGYI_RETAIN_PRESSURE_LINK_DAYS, delivered outbox records after
+    PINGYI_RETAIN_OUTBOX_DAYS; pending and dead-lettered outbox records stay."""
+    import re
+
+    from pingyi.db.tables import (
+        AuditEvent,
+        CleaningRun,
+        OutboxBatch,
+        OutboxEvent,
+        PressureReport,
+        VolumeAlert,
+    )
+    from pingyi.services import campaigns, scores
+
+    campaign = await open_public_campaign()
+    tokens = []
+    for _ in range(2):
+        path, page = await _page_for_window(client, campaign)
+        done = await client.post(
+            path,
+            data={**form_fields(page.text), "overall": "5", "item_attitude": "5"},
+            headers={"user-agent": UA},
+        )
+        tokens.append(re.search(r'name="token" value="([^"]+)"', done.text).group(1))  # type: ignore[union-attr]
+    report = await client.post("/p", data={"token": tokens[0], "text": "有人让我点满意"})
+    assert report.status_code == 200
+    assert await PressureReport.count().where(PressureReport.once.is_not_null()) == 1
+    now = datetime.now(UTC)
+    await VolumeAlert.insert(
+        VolumeAlert(
+            campaign=campaign["campaign_id"],
+            window=campaign["windows"]["u1-W1"],
+            started_at=now,
+            threshold=60,
+            period_s=600,
+        )
+    )
+    # the outbox: delivered 40 and 5 days ago, one dead letter and one pending record
+    for batch_id, state, sent_at in (
+        ("b-old", "sent", now - timedelta(days=40)),
+        ("b-new", "sent", now - timedelta(days=5)),
+        ("b-dead", "dead", None),
+    ):
+        await OutboxBatch.insert(
+            OutboxBatch(batch_id=batch_id, size=1, state=state, sent_at=sent_at)
+        )
+        await OutboxEvent.insert(
+            OutboxEvent(kind="rating", subject=batch_id, batch_id=batch_id, state=state)
+        )
+    await OutboxEvent.insert(OutboxEvent(kind="rating", subject="pending"))
+
+    await campaigns.move("C1", "closed", "test")
+    # a closed campaign takes no more pressure reports (the second form's, unused)
+    late = await client.post("/p", data={"token": tokens[1], "text": "迟到的报告"})
+    assert late.status_code == 200 and await PressureReport.count() == 1
+    await CleaningRun.insert(
+        CleaningRun(campaign=campaign["campaign_id"], revision=1, scores=_scores(), summary={})
+    )
+    await campaigns.move("C1", "cleaned", "test")
+    await scores.publish("C1", "test")
+
+    # Defaults: the form hash goes at publication, delivered records after 30 days,
+    # alerts after a year.
+    dry = _cli("purge", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would purge pressure_links" in dry.stdout and "would purge outbox" in dry.stdout
+    assert "volume_alerts" not in dry.stdout
+    done = _cli("purge")
+    assert done.returncode == 0, done.stderr
+    reports = await PressureReport.select()
+    assert len(reports) == 1 and reports[0]["once"] is None
+    assert reports[0]["text"] == "有人让我点满意"  # the comment period is its own
+    assert {b["batch_id"] for b in await OutboxBatch.select()} == {"b-new", "b-dead"}
+    assert sorted(e["subject"] for e in await OutboxEvent.select()) == [
+        "b-dead",
+        "b-new",
+        "pending",
+    ]
+    assert await VolumeAlert.count() == 1
+
+    await _back_in_time(campaign["campaign_id"], LATER)
+    alerts = _cli("purge", PINGYI_RETAIN_ALERT_DAYS="30", PINGYI_RETAIN_OUTBOX_DAYS="10")
+    assert alerts.returncode == 0, alerts.stderr
+    assert "purged volume_alerts" in alerts.stdout and "pressure_links" not in alerts.stdout
+    assert await VolumeAlert.count() == 0
+    # b-new was delivered 5 days ago: still within 10 days
+    assert {b["batch_id"] for b in await OutboxBatch.select()} == {"b-new", "b-dead"}
+    # a replayed form of the closed campaign stores nothing, with or without its hash
+    replay = await client.post("/p", data={"token": tokens[0], "text": "再来一次"})
+    assert replay.status_code == 200 and await PressureReport.count() == 1
+    actions = {r["action"] for r in await AuditEvent.select(AuditEvent.action)}
+    assert {"purge.volume_alerts", "purge.pressure_links", "purge.outbox"} <= actions
+    verify = _cli("audit", "verify")
+    assert verify.returncode == 0 and "intact" in verify.stdout, verify.stderr

@@ -65,6 +65,9 @@ class Settings:
     retain_comment_days: int = 365  # free text, after the campaign's first publication
     retain_ballot_days: int = 0  # raw peer ballots, after the appeal period
     retain_audit_days: int = 365  # at least 183 (six months)
+    retain_alert_days: int = 365  # volume alerts, after the campaign's first publication
+    retain_pressure_link_days: int = 0  # pressure reports' form hash, after publication
+    retain_outbox_days: int = 30  # delivered outbox records, after delivery
     purge_interval_s: float = 3600.0  # the server's purge pass; 0 turns it off
     # the outbox to the provincial platform (services/outbox.py); off without a URL
     outbox_url: str | None = None
@@ -144,6 +147,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retain_comment_days=_days(env, "PINGYI_RETAIN_COMMENT_DAYS", 365),
         retain_ballot_days=_days(env, "PINGYI_RETAIN_BALLOT_DAYS", 0),
         retain_audit_days=_days(env, "PINGYI_RETAIN_AUDIT_DAYS", 365, minimum=183),
+        retain_alert_days=_days(env, "PINGYI_RETAIN_ALERT_DAYS", 365),
+        retain_pressure_link_days=_days(env, "PINGYI_RETAIN_PRESSURE_LINK_DAYS", 0),
+        retain_outbox_days=_days(env, "PINGYI_RETAIN_OUTBOX_DAYS", 30),
         purge_interval_s=float(_days(env, "PINGYI_PURGE_INTERVAL_S", 3600)),
         **_outbox(env),
     )

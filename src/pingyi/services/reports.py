@@ -5,12 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pingyi.db.tables import PressureReport
+from pingyi.db.tables import Campaign, PressureReport
 
 
 async def record_pressure(campaign_id: int, window_id: int, text: str, once: str) -> bool:
     """Store the report; False when this rating form has reported already (a replay
     or a second click), in which case nothing is stored."""
+    # Reports belong to an open campaign: a form of a closed one stores nothing, so
+    # the one-report-per-form hash can be purged once the campaign is final
+    # (services/retention.py) without letting a replayed form report again.
+    if not await Campaign.exists().where((Campaign.id == campaign_id) & (Campaign.state == "open")):
+        return False
     # Only the day is kept: a time would let the unit match the report to a visit.
     try:
         await PressureReport.insert(

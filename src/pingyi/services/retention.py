@@ -13,7 +13,15 @@ event that ends its purpose:
 - raw ballots (peer, superior, self responses and answers, unsent drafts, the
   campaign's rater key): PINGYI_RETAIN_BALLOT_DAYS after the appeal period ends, and
   only while no appeal is pending;
-- audit events: PINGYI_RETAIN_AUDIT_DAYS after the event (at least 183, six months).
+- audit events: PINGYI_RETAIN_AUDIT_DAYS after the event (at least 183, six months);
+- volume alerts (a window's unusual rating volume and when it began):
+  PINGYI_RETAIN_ALERT_DAYS after the campaign's first publication;
+- pressure reports' one-report-per-form hash (`once`: with the secret key it links a
+  report to its rating's form): PINGYI_RETAIN_PRESSURE_LINK_DAYS after the campaign's
+  first publication; a closed campaign takes no more reports, so nothing is replayed;
+- the outbox's delivered records (`outbox_event` and `outbox_batch`, sent):
+  PINGYI_RETAIN_OUTBOX_DAYS after delivery; pending and dead-lettered ones stay until
+  they are delivered (or retried and delivered).
 
 What stays: public ratings without their free text, cleaning runs, flags and every
 publication (its frozen snapshot, rows, report and hash), so published results and
@@ -49,9 +57,12 @@ from pingyi.db.tables import (
     Invitation,
     InvitationDraft,
     Item,
+    OutboxBatch,
+    OutboxEvent,
     PressureReport,
     Publication,
     Response,
+    VolumeAlert,
 )
 from pingyi.scoring import Policy
 from pingyi.services import audit
@@ -73,6 +84,9 @@ class Retention:
     comment_days: int = 365
     ballot_days: int = 0
     audit_days: int = 365
+    alert_days: int = 365
+    pressure_link_days: int = 0
+    outbox_days: int = 30
 
     @classmethod
     def from_settings(cls, settings: Any) -> Retention:
@@ -82,6 +96,9 @@ class Retention:
             comment_days=settings.retain_comment_days,
             ballot_days=settings.retain_ballot_days,
             audit_days=settings.retain_audit_days,
+            alert_days=settings.retain_alert_days,
+            pressure_link_days=settings.retain_pressure_link_days,
+            outbox_days=settings.retain_outbox_days,
         )
 
 
@@ -89,7 +106,9 @@ class Retention:
 class Purged:
     """One class of data purged (or due, in a dry run) for one target."""
 
-    data_class: str  # fingerprint_keys | contacts | comments | ballots | audit
+    # fingerprint_keys | contacts | comments | ballots | audit | volume_alerts |
+    # pressure_links | outbox
+    data_class: str
     target: str  # e.g. campaign:C1, daily_key, audit_event
     counts: dict[str, int]
 
@@ -319,6 +338,71 @@ async def _ballots(
     return out
 
 
+async def _volume_alerts(
+    now: datetime, r: Retention, campaigns: list[CampaignFacts], dry_run: bool
+) -> list[Purged]:
+    """Volume alerts of campaigns published at least the period ago: the cleaning has
+    judged the ratings (BURST) and its flags stay."""
+    out = []
+    for c in campaigns:
+        if not (c.final and _due(c.first_published_at, r.alert_days, now)):
+            continue
+        alerts = VolumeAlert.campaign == c.id
+        n = await VolumeAlert.count().where(alerts)
+        if not n:
+            continue
+        if not dry_run:
+            await VolumeAlert.delete().where(alerts)
+            await audit.record(ACTOR, "purge.volume_alerts", f"campaign:{c.code}", after={"n": n})
+        out.append(Purged("volume_alerts", f"campaign:{c.code}", {"alerts": n}))
+    return out
+
+
+async def _pressure_links(
+    now: datetime, r: Retention, campaigns: list[CampaignFacts], dry_run: bool
+) -> list[Purged]:
+    """The form hash of pressure reports of campaigns published at least the period
+    ago; the report (window, day, text until the comment period ends) stays."""
+    out = []
+    for c in campaigns:
+        if not (c.final and _due(c.first_published_at, r.pressure_link_days, now)):
+            continue
+        linked = (PressureReport.campaign == c.id) & PressureReport.once.is_not_null()
+        n = await PressureReport.count().where(linked)
+        if not n:
+            continue
+        if not dry_run:
+            await PressureReport.update({PressureReport.once: None}).where(linked)
+            await audit.record(ACTOR, "purge.pressure_links", f"campaign:{c.code}", after={"n": n})
+        out.append(Purged("pressure_links", f"campaign:{c.code}", {"links": n}))
+    return out
+
+
+async def _outbox(now: datetime, r: Retention, dry_run: bool) -> list[Purged]:
+    """Outbox records delivered at least the period ago, with their batches; what is
+    pending or dead-lettered stays."""
+    cutoff = now - timedelta(days=r.outbox_days)
+    delivered = (
+        (OutboxBatch.state == "sent")
+        & OutboxBatch.sent_at.is_not_null()
+        & (OutboxBatch.sent_at <= cutoff)
+    )
+    batch_ids = OutboxBatch.select(OutboxBatch.batch_id).where(delivered)
+    events = (OutboxEvent.state == "sent") & OutboxEvent.batch_id.is_in(batch_ids)
+    counts = {
+        "events": await OutboxEvent.count().where(events),
+        "batches": await OutboxBatch.count().where(delivered),
+    }
+    if not any(counts.values()):
+        return []
+    if not dry_run:
+        async with OutboxEvent._meta.db.transaction():
+            await OutboxEvent.delete().where(events)
+            await OutboxBatch.delete().where(delivered)
+        await audit.record(ACTOR, "purge.outbox", "outbox", after=counts)
+    return [Purged("outbox", "outbox", counts)]
+
+
 async def _audit_events(now: datetime, r: Retention, dry_run: bool) -> list[Purged]:
     """Events older than the period (never less than six months). The anchor event
     written first names the last removed event and its hash: the chain verifies from
@@ -359,6 +443,9 @@ async def purge(
     result.purged += await _contacts(now, r, dry_run)
     result.purged += await _comments(now, r, campaigns, dry_run)
     result.purged += await _ballots(now, r, campaigns, dry_run)
+    result.purged += await _volume_alerts(now, r, campaigns, dry_run)
+    result.purged += await _pressure_links(now, r, campaigns, dry_run)
+    result.purged += await _outbox(now, r, dry_run)
     result.purged += await _audit_events(now, r, dry_run)
     if not dry_run and result.purged:
         await audit.record(
