@@ -438,3 +438,22 @@ def test_clean_command_reads_parquet_and_writes_parquet(tmp_path):
     assert refused.exit_code == 1
     assert "row 12" in refused.output and "score" in refused.output
     assert not (tmp_path / "o2").exists()
+
+
+def test_the_readers_dictionary_codes_give_the_same_cleaning(tmp_path: Path) -> None:
+    import dataclasses
+
+    rng = np.random.default_rng(12)
+    staff = [f"S{k}" for k in range(9)]
+    quality = {s: float(rng.uniform(2.5, 4.2)) for s in staff}
+    records = honest_peers(rng, staff, quality) + honest_public(rng, {"W1": 3.8}, 40)
+    path = tmp_path / "r.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+    coded = read_ratings_csv(path)
+    assert coded.codes and {"response_id", "item"} <= set(coded.codes)
+    plain = dataclasses.replace(coded, codes=None)
+    first, second = clean(coded), clean(plain)
+    assert first.flags == second.flags and first.scores == second.scores

@@ -34,6 +34,7 @@ from .types import (
 SCORE_COLUMNS = tuple(ScoreRow.__dataclass_fields__)
 FLAG_COLUMNS = ("response_id", "rater", "ratee", "reason", "action", "weight", "detail")
 OPTIONAL_COLUMNS = ("comment",)  # DESIGN.md 5: read when present
+CODED = ("response_id", "item")  # per-answer columns the pipeline factorizes
 OUTPUT_FILES = ("scores.csv", "flags.csv", "report.html")
 PARQUET_FILES = ("scores.parquet", "flags.parquet")
 
@@ -142,11 +143,18 @@ def _dictionary(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
     return uniques, codes.astype(np.intp, copy=False)
 
 
-def _strings(column: pa.ChunkedArray) -> np.ndarray:
-    """Object array of str, one shared str per distinct value (saves most of the memory)."""
+def _strings(
+    column: pa.ChunkedArray,
+    keep: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    name: str = "",
+) -> np.ndarray:
+    """Object array of str, one shared str per distinct value (saves most of the memory);
+    the dictionary codes go into ``keep[name]`` when asked."""
     uniques, codes = _dictionary(column)
     values = np.empty(len(uniques), dtype=object)
     values[:] = uniques
+    if keep is not None:
+        keep[name] = (codes, values)
     return values[codes] if len(codes) else np.zeros(0, dtype=object)
 
 
@@ -212,13 +220,18 @@ def _ratings_from_table(table: pa.Table, utc_offset_hours: float, lines: bool) -
     present = [c for c in OPTIONAL_COLUMNS if c in table.column_names]
     columns = {name: table.column(name) for name in (*COLUMNS, *present)}
     del table
-    strings = {name: _strings(columns.pop(name)) for name in STRING_COLUMNS}
+    codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    strings = {
+        name: _strings(columns.pop(name), codes if name in CODED else None, name)
+        for name in STRING_COLUMNS
+    }
     comment = _strings(columns.pop("comment")) if "comment" in columns else None
     ratings = Ratings(
         score=_number_column(columns.pop("score"), "score", False, lines),
         submitted_at=_time_column(columns.pop("submitted_at"), utc_offset_hours, lines),
         duration_s=_number_column(columns.pop("duration_s"), "duration_s", True, lines),
         comment=comment,
+        codes=codes,
         **strings,
     )
     ratings.validate()

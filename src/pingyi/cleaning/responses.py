@@ -46,6 +46,16 @@ def group_median(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.nda
     return out
 
 
+def factorize_column(ratings: Ratings, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``factorize`` of one column, from a reader's dictionary codes when it kept them."""
+    if ratings.codes and name in ratings.codes:
+        codes, values = ratings.codes[name]
+        uniques, rank = np.unique(values.astype(str), return_inverse=True)
+        out = rank.reshape(-1)[codes] if len(codes) else np.zeros(0, np.int64)
+        return out.astype(np.int64, copy=False), uniques.astype(object)
+    return factorize(getattr(ratings, name))
+
+
 @dataclass
 class ResponseTable:
     """Per-response arrays (index = position in ``ids``, sorted by response id)."""
@@ -126,8 +136,8 @@ def build_responses(ratings: Ratings, item_weights: ItemWeights | None = None) -
     ``item_weights`` may weight items per role or zero them ("overall only"); a
     response whose items all weigh zero falls back to the plain mean.
     """
-    resp_code, ids = factorize(ratings.response_id)
-    item_code, _ = factorize(ratings.item)
+    resp_code, ids = factorize_column(ratings, "response_id")
+    item_code, _ = factorize_column(ratings, "item")
     order = np.lexsort((item_code, resp_code))
     r_sorted, i_sorted = resp_code[order], item_code[order]
     repeated = np.flatnonzero((r_sorted[1:] == r_sorted[:-1]) & (i_sorted[1:] == i_sorted[:-1]))

@@ -144,6 +144,12 @@ class Ratings:
     ticket: np.ndarray
     channel: np.ndarray
     comment: np.ndarray | None = None  # optional free text per answer row ('' none)
+    # a columnar reader's dictionary codes: column -> (code per row, distinct values),
+    # so the pipeline need not hash millions of strings again (rows must not be reordered
+    # without them)
+    codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return int(self.score.shape[0])
@@ -163,7 +169,7 @@ class Ratings:
             if required not in columns:
                 raise CleaningInputError(f"missing column {required!r}", column=required)
         n = len(columns["response_id"])
-        strings = {
+        strings: dict[str, Any] = {
             name: _as_str_array(columns[name]) if name in columns else np.full(n, "", dtype=object)
             for name in STRING_COLUMNS
         }
