@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
@@ -45,6 +46,8 @@ class Receiver:
     requests: list[dict[str, Any]] = field(default_factory=list)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     refused: int = 0
+    trickle_s: float = 0.0  # answer one byte at a time, with this pause between bytes
+    on_request: Any = None  # called with no argument as each request arrives
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def records(self) -> list[dict[str, Any]]:
@@ -53,6 +56,8 @@ class Receiver:
     def handle(self, headers: Any, body: bytes) -> int:
         from pingyi.services.outbox import verify_hmac
 
+        if self.on_request is not None:
+            self.on_request()
         with self.lock:
             self.requests.append({"batch_id": headers.get("X-Pingyi-Batch-Id"), "body": body})
             signature = headers.get("X-Pingyi-Signature", "")
@@ -94,7 +99,10 @@ def receiver() -> Iterator[Receiver]:
             self.send_response(code)
             self.send_header("Content-Length", "2")
             self.end_headers()
-            self.wfile.write(b"{}")
+            for byte in (b"{", b"}") if state.trickle_s else (b"{}",):
+                time.sleep(state.trickle_s)
+                self.wfile.write(byte)
+                self.wfile.flush()
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -403,6 +411,67 @@ async def test_a_lost_answer_is_resent_and_the_receiver_keeps_it_once(
     assert len(receiver.requests) == 2 and len(receiver.batches) == 1
     assert len(receiver.records()) == 3
     assert len({r["event_id"] for r in receiver.records()}) == 3
+
+
+async def test_an_answer_trickled_out_past_the_time_out_is_a_failed_try(
+    db: str, receiver: Receiver
+) -> None:
+    """The time-out bounds the whole try: a receiver that sends its answer a byte at a
+    time, each in time but the whole too late, does not hold the sender for ever."""
+    from pingyi.services.outbox import Endpoint, OutboxSender
+
+    await _queue_ratings(1)
+    endpoint = Endpoint.from_settings(_settings(receiver, outbox_timeout_s=0.3))
+    assert endpoint is not None
+    clock = Clock()
+    sender = OutboxSender(endpoint, clock=clock, rand=lambda: 0.5)
+    receiver.trickle_s = 0.25  # status line at once, then "{" and "}": 0.5 s in all
+    report = await sender.run_once()
+    assert report.failed == 1 and report.sent == 0
+    assert "no complete answer within 0.3 s" in report.errors[0]
+    receiver.trickle_s = 0.0
+    clock.now += timedelta(minutes=1)
+    assert (await sender.run_once()).sent == 1
+    assert len(receiver.requests) == 2 and len(receiver.batches) == 1  # kept once
+
+
+async def test_back_off_counts_from_the_end_of_a_failed_try(db: str, receiver: Receiver) -> None:
+    """A try that took long (a time-out) waits its back-off after it ended, not after it
+    started: otherwise a 30 s time-out and a 10 s back-off retry at once, for ever."""
+    from pingyi.db.tables import OutboxBatch
+    from pingyi.services.outbox import Endpoint, OutboxSender
+
+    await _queue_ratings(1)
+    endpoint = Endpoint.from_settings(_settings(receiver))
+    assert endpoint is not None
+    clock = Clock()
+    started = clock.now
+
+    def slow_try() -> None:
+        clock.now = started + timedelta(seconds=30)  # the try ends 30 s later
+
+    receiver.on_request = slow_try
+    receiver.fail_next = 1
+    assert (await OutboxSender(endpoint, clock=clock, rand=lambda: 0.5).run_once()).failed == 1
+    batch = await OutboxBatch.select().first()
+    due = batch["next_attempt_at"]
+    due = due if due.tzinfo else due.replace(tzinfo=UTC)
+    assert due == started + timedelta(seconds=30 + 7.5)  # 10 s base, jitter at 0.5
+
+
+async def _queue_ratings(count: int) -> None:
+    from pingyi.services.public_rating import RatingInput, build_response, validate, window_context
+    from pingyi.services.writer import write_batch
+
+    campaign = await open_public_campaign()
+    ctx = await window_context(campaign["campaign_id"], campaign["windows"]["u1-W1"])
+    assert ctx is not None
+    items = []
+    for _ in range(count):
+        data = RatingInput(overall="4", items={"attitude": "4"})
+        _, answers = validate(data, ctx.items)
+        items.append(build_response(ctx, data, answers, channel="qr"))
+    await write_batch(items, outbox=True)
 
 
 async def test_batches_split_at_the_batch_size(db: str, receiver: Receiver) -> None:

@@ -192,12 +192,26 @@ def _outbox(env: Mapping[str, str]) -> _OutboxSettings:
         "outbox_secret": secret,
         "outbox_signing": signing,
         "outbox_format": env.get("PINGYI_OUTBOX_FORMAT", "").strip() or "generic",
-        "outbox_interval_s": float(_days(env, "PINGYI_OUTBOX_INTERVAL_S", 5)),
+        "outbox_interval_s": _seconds(env, "PINGYI_OUTBOX_INTERVAL_S", 5.0),
         "outbox_batch_size": _days(env, "PINGYI_OUTBOX_BATCH_SIZE", 500, minimum=1),
         "outbox_max_attempts": _days(env, "PINGYI_OUTBOX_MAX_ATTEMPTS", 10, minimum=1),
-        "outbox_backoff_s": float(_days(env, "PINGYI_OUTBOX_BACKOFF_S", 10)),
-        "outbox_timeout_s": float(_days(env, "PINGYI_OUTBOX_TIMEOUT_S", 30, minimum=1)),
+        "outbox_backoff_s": _seconds(env, "PINGYI_OUTBOX_BACKOFF_S", 10.0),
+        "outbox_timeout_s": _seconds(env, "PINGYI_OUTBOX_TIMEOUT_S", 30.0, minimum=0.1),
     }
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    """A duration in seconds, fractions allowed (0.5), not below `minimum`."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value >= minimum or value == float("inf"):
+        raise SettingsError(f"{name} must be at least {minimum}, got {raw}")
+    return value
 
 
 def _days(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:

@@ -340,7 +340,9 @@ class OutboxSender:
                     continue
                 report.failed += 1
                 report.errors.append(error)
-                if await self._failed(batch, error, now):
+                # back off from when the try ended: after a 30 s time-out a 10 s
+                # back-off counted from its start would retry at once
+                if await self._failed(batch, error, max(now, self.clock())):
                     report.dead += 1
                 break
         return report
@@ -375,7 +377,15 @@ class OutboxSender:
             SIGNATURE_HEADER: sign(body, self.endpoint),
         }
         try:
-            answer = await http.post(self.endpoint.url, content=body, headers=headers)
+            # httpx's time-out bounds each read and write, not the whole exchange: a
+            # receiver that trickles its answer out would hold the only sender for
+            # ever. The time-out is the try's deadline.
+            answer = await asyncio.wait_for(
+                http.post(self.endpoint.url, content=body, headers=headers),
+                self.endpoint.timeout_s,
+            )
+        except TimeoutError:
+            return f"no complete answer within {self.endpoint.timeout_s:g} s"
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__}: {exc}"[:ERROR_MAX] or type(exc).__name__
         if 200 <= answer.status_code < 300:
