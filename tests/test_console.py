@@ -265,6 +265,11 @@ async def test_interview_is_tagged_with_the_interviewer(client: Any) -> None:
     assert saved.status_code == 200 and "已保存" in saved.text
     row = await Response.select().first()
     assert row["channel"] == "interview" and row["interviewer"] == user_id
+    # the cleaning compares interviewers by a per-campaign pseudonym, never the login
+    from pingyi.services.phone import interviewer_rater
+
+    assert row["rater"] == await interviewer_rater(campaign["campaign_id"], user_id)
+    assert row["rater"] and row["rater"] != str(user_id)
 
 
 async def test_audit_chain_detects_an_edit_behind_the_application(db: str) -> None:

@@ -71,6 +71,12 @@ def interviewer_pseudonym(key: bytes, user_id: int) -> str:
     return hmac_hex(key, f"interviewer:{user_id}", length=24)
 
 
+async def interviewer_rater(campaign_id: int, user_id: int) -> str:
+    """The rater of a phone call or a field interview: the cleaning's INTERVIEWER check
+    compares interviewers by this pseudonym, never by login."""
+    return interviewer_pseudonym(await rater_key(campaign_id), user_id)
+
+
 async def set_ticket_contact(ticket_id: int, number: str) -> None:
     """Record (or replace) the call-back number the queue system took with a ticket."""
     number = number.strip()
@@ -399,7 +405,7 @@ async def record_outcome(
             # one response per call, whatever the retries
             client_id=f"phone:{call_id}",
         )
-        new.rater = interviewer_pseudonym(await rater_key(int(call["campaign"])), user["id"])
+        new.rater = await interviewer_rater(int(call["campaign"]), user["id"])
         stored = await writer.submit(new)
         if stored.refused:
             raise PhoneError("phone.error.refused")

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from pingyi.db.tables import Campaign
 from pingyi.i18n import translate
 from pingyi.services import cases
+from pingyi.services.phone import interviewer_rater
 from pingyi.services.public_rating import (
     REASONS,
     build_response,
@@ -180,6 +181,7 @@ async def interview_submit(
         interviewer_id=user["id"],
         client_id=f"iv:{values.get('submission', '')[:40]}" if values.get("submission") else None,
     )
+    new.rater = await interviewer_rater(campaign_id, user["id"])
     await writer_of(request).submit(new)
     return _interview_form(
         request, ctx, {}, {}, message=translate("interview.saved", request_language(request))
