@@ -91,6 +91,33 @@ async def test_a_batch_of_tickets_is_idempotent_per_number(client: Any) -> None:
     assert later.status_code == 200 and later.json()["tickets"][0]["used"] is True
 
 
+async def test_a_call_back_number_from_the_queue_is_stored_encrypted_for_phone_follow_up(
+    client: Any,
+) -> None:
+    from pingyi.db.tables import Ticket, TicketContact
+    from pingyi.services.contacts import decrypt_contact
+
+    await open_public_campaign()
+    key = await _queue_key()
+    batch = {
+        "tickets": [
+            {"number": "CB-1", "window": "u1-W1", "callback": "13800001111"},
+            {"number": "CB-2", "window": "u1-W1"},
+        ]
+    }
+    issued = await client.post("/api/v1/tickets", json=batch, headers=key)
+    assert issued.status_code == 201, issued.text
+    assert "13800001111" not in issued.text  # never echoed back
+    rows = await TicketContact.select()
+    assert len(rows) == 1 and "13800001111" not in rows[0]["ciphertext"]
+    assert decrypt_contact(rows[0]["ciphertext"]) == "13800001111"
+    ticket = await Ticket.select(Ticket.number).where(Ticket.id == rows[0]["ticket"]).first()
+    assert ticket["number"] == "CB-1"
+    too_long = {"tickets": [{"number": "CB-3", "window": "u1-W1", "callback": "1" * 61}]}
+    refused = await client.post("/api/v1/tickets", json=too_long, headers=key)
+    assert refused.status_code in (400, 422) and await TicketContact.count() == 1
+
+
 async def test_a_conflicting_or_bad_batch_stores_nothing(client: Any) -> None:
     from pingyi.db.tables import Ticket
 

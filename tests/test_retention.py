@@ -398,3 +398,33 @@ async def test_alerts_pressure_links_and_delivered_outbox_records_are_purged(
     assert {"purge.volume_alerts", "purge.pressure_links", "purge.outbox"} <= actions
     verify = _cli("audit", "verify")
     assert verify.returncode == 0 and "intact" in verify.stdout, verify.stderr
+
+
+async def test_queue_call_back_numbers_go_once_the_campaign_is_published(client: Any) -> None:
+    """A call-back number the queue system gave with a ticket (for the phone
+    follow-up) is purged PINGYI_RETAIN_CONTACT_DAYS after the first publication."""
+    from pingyi.db.tables import AuditEvent, CleaningRun, TicketContact
+    from pingyi.services import campaigns, scores
+    from pingyi.services.devices import add_api_key
+
+    campaign = await open_public_campaign()
+    key = {"authorization": f"Bearer {await add_api_key('叫号系统', ['queue'])}"}
+    batch = {"tickets": [{"number": "Q-1", "window": "u1-W1", "callback": "13900002222"}]}
+    assert (await client.post("/api/v1/tickets", json=batch, headers=key)).status_code == 201
+    assert await TicketContact.count() == 1
+    # still needed while the campaign runs
+    assert "ticket_contacts" not in _cli("purge", "--dry-run").stdout
+    await campaigns.move("C1", "closed", "test")
+    await CleaningRun.insert(
+        CleaningRun(campaign=campaign["campaign_id"], revision=1, scores=_scores(), summary={})
+    )
+    await campaigns.move("C1", "cleaned", "test")
+    await scores.publish("C1", "test")
+    kept = _cli("purge", PINGYI_RETAIN_CONTACT_DAYS="30")
+    assert kept.returncode == 0, kept.stderr
+    assert await TicketContact.count() == 1
+    done = _cli("purge")  # the default period: 0 days after publication
+    assert done.returncode == 0 and "purged ticket_contacts" in done.stdout, done.stdout
+    assert await TicketContact.count() == 0
+    actions = {r["action"] for r in await AuditEvent.select(AuditEvent.action)}
+    assert "purge.ticket_contacts" in actions

@@ -33,6 +33,7 @@ from pingyi.hours import LOCAL_TZ
 from pingyi.security import derive_key, token_hash
 from pingyi.services import devices
 from pingyi.services.links import ticket_url
+from pingyi.services.phone import set_ticket_contact
 from pingyi.services.tickets import open_campaign_for_window
 from pingyi.settings import get_settings
 
@@ -57,6 +58,7 @@ class TicketSpec:
     number: str
     window: str
     staff: str | None = None
+    callback: str | None = None  # the citizen's call-back number, if given
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,12 @@ async def _tickets_by_number(numbers: Sequence[str]) -> dict[str, dict[str, Any]
     found: dict[str, dict[str, Any]] = {}
     for part in _chunks(numbers):
         rows = await Ticket.select(
-            Ticket.number, Ticket.window, Ticket.staff, Ticket.expires_at, Ticket.used
+            Ticket.id,
+            Ticket.number,
+            Ticket.window,
+            Ticket.staff,
+            Ticket.expires_at,
+            Ticket.used,
         ).where(Ticket.number.is_in(list(part)))
         found.update({r["number"]: r for r in rows})
     return found
@@ -192,6 +199,11 @@ async def issue_batch(specs: Sequence[TicketSpec], ttl_hours: int) -> list[dict[
             stored = await _tickets_by_number(new)
             check(stored)  # raising here rolls this batch back
         existing.update(stored)
+        # call-back numbers of newly issued tickets, encrypted apart from the ticket
+        for number in new:
+            callback = first[number][1].callback
+            if callback and callback.strip():
+                await set_ticket_contact(int(existing[number]["id"]), callback)
     created = set(new)
     # a number already stored by a concurrent request with the same details counts
     # as a repeat for only one of the two; both answers name the same ticket

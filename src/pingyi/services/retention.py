@@ -7,7 +7,8 @@ event that ends its purpose:
   ratings around that day is published (PINGYI_RETAIN_FINGERPRINT_KEY_DAYS after its
   first publication);
 - call-back contacts: PINGYI_RETAIN_CONTACT_DAYS after the case closes (0: at the
-  closing itself);
+  closing itself); call-back numbers the queue system gave with tickets (for the
+  phone follow-up), the same period after the campaign's first publication;
 - free-text comments (rating comments, text answers, bad-review reasons, pressure
   reports): PINGYI_RETAIN_COMMENT_DAYS after the campaign's first publication;
 - raw ballots (peer, superior, self responses and answers, unsent drafts, the
@@ -62,6 +63,8 @@ from pingyi.db.tables import (
     PressureReport,
     Publication,
     Response,
+    Ticket,
+    TicketContact,
     VolumeAlert,
 )
 from pingyi.scoring import Policy
@@ -254,6 +257,27 @@ async def _contacts(now: datetime, r: Retention, dry_run: bool) -> list[Purged]:
     return [Purged("contacts", "citizen_contact", {"contacts": len(rows)})]
 
 
+async def _ticket_contacts(
+    now: datetime, r: Retention, campaigns: list[CampaignFacts], dry_run: bool
+) -> list[Purged]:
+    """Call-back numbers the queue system recorded with tickets, for the phone
+    follow-up: their purpose ends when the campaign's results are published."""
+    out = []
+    for c in campaigns:
+        if not (c.final and _due(c.first_published_at, r.contact_days, now)):
+            continue
+        tickets = Ticket.select(Ticket.id).where(Ticket.campaign == c.id)
+        held = TicketContact.ticket.is_in(tickets)
+        n = await TicketContact.count().where(held)
+        if not n:
+            continue
+        if not dry_run:
+            await TicketContact.delete().where(held)
+            await audit.record(ACTOR, "purge.ticket_contacts", f"campaign:{c.code}", after={"n": n})
+        out.append(Purged("ticket_contacts", f"campaign:{c.code}", {"numbers": n}))
+    return out
+
+
 async def _comments(
     now: datetime, r: Retention, campaigns: list[CampaignFacts], dry_run: bool
 ) -> list[Purged]:
@@ -441,6 +465,7 @@ async def purge(
     campaigns = await campaign_facts()
     result.purged += await _fingerprint_keys(now, r, campaigns, dry_run)
     result.purged += await _contacts(now, r, dry_run)
+    result.purged += await _ticket_contacts(now, r, campaigns, dry_run)
     result.purged += await _comments(now, r, campaigns, dry_run)
     result.purged += await _ballots(now, r, campaigns, dry_run)
     result.purged += await _volume_alerts(now, r, campaigns, dry_run)

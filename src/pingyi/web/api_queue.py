@@ -68,10 +68,16 @@ Body: `{{"counts": [{{"window": "A01", "hour": "2026-12-01T09:00:00+08:00",
   `field` e.g. `counts[2].hour`)."""
 
 
+Callback = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+
+
 class QueueTicket(msgspec.Struct, forbid_unknown_fields=True):
     number: Number
     window: Code
     staff: Code | None = None
+    # the citizen's call-back number if they gave one at the counter, for the agency's
+    # sampled phone follow-up: stored encrypted, shown only to the interviewer calling
+    callback: Callback | None = None
 
 
 class TicketsRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -171,7 +177,9 @@ class QueueApi(Controller):
                 detail='a queue system sends {"tickets": [...]}, staff inside each ticket',
                 extra={"field": "tickets"},
             )
-        specs = [queue.TicketSpec(t.number, t.window, t.staff) for t in data.tickets]
+        specs = [
+            queue.TicketSpec(t.number, t.window, t.staff, t.callback) for t in data.tickets
+        ]
         try:
             issued = await queue.issue_batch(specs, settings_of(request).ticket_ttl_hours)
         except queue.QueueError as exc:
