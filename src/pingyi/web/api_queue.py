@@ -177,9 +177,7 @@ class QueueApi(Controller):
                 detail='a queue system sends {"tickets": [...]}, staff inside each ticket',
                 extra={"field": "tickets"},
             )
-        specs = [
-            queue.TicketSpec(t.number, t.window, t.staff, t.callback) for t in data.tickets
-        ]
+        specs = [queue.TicketSpec(t.number, t.window, t.staff, t.callback) for t in data.tickets]
         try:
             issued = await queue.issue_batch(specs, settings_of(request).ticket_ttl_hours)
         except queue.QueueError as exc:
