@@ -37,6 +37,7 @@ CAMPAIGN_STATES = ("draft", "open", "closed", "cleaned", "published")
 ADMIN_ROLES = ("agency_admin", "hr", "unit_leader", "interviewer", "staff")
 POST_CATEGORIES = ("law_enforcement", "window_service", "management")
 ITEM_KINDS = ("scale5", "choice", "yesno", "text")
+MYSTERY_KINDS = ("yesno", "points", "minutes")  # checklist items of a mystery visit
 
 
 def restrict(references: Any, null: bool = True, index: bool = False) -> ForeignKey:
@@ -356,6 +357,43 @@ class PhoneCall(Table, tablename="phone_call"):
     updated_at = Timestamptz(null=True, default=None)
 
 
+class MysteryChecklist(Table, tablename="mystery_checklist"):
+    """A mystery-shopping (暗访) checklist: ``items`` is a list of
+    ``{code, text_zh, text_en, kind, weight, max, target, limit}`` (services/mystery.py).
+    Frozen once a visit is planned with it: a changed checklist is a new one."""
+
+    code = Varchar(length=64, unique=True)
+    name = Varchar(length=200)
+    name_en = Varchar(length=200, default="")
+    items = JSON(default=[])
+    created_by = Varchar(length=64, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class MysteryVisit(Table, tablename="mystery_visit"):
+    """One planned mystery visit to a window in a week, assigned to an evaluator (an
+    `interviewer` login), and once done its answers and weighted score (0-100). Not a
+    Response: a checklist is not a 1-5 rating and must not enter the public scores."""
+
+    campaign = restrict(Campaign, null=False, index=True)
+    checklist = restrict(MysteryChecklist, null=False)
+    unit = restrict(Unit, null=False)
+    window = restrict(ServiceWindow, null=False)
+    week = Date()  # the Monday of the planned ISO week
+    evaluator = restrict(AdminUser, null=False, index=True)
+    planned_by = Varchar(length=64, default="")
+    state = Varchar(length=16, default="planned")  # planned -> done
+    # the id the visit's form carried: a resubmission with it stores nothing new
+    client_id = Varchar(length=64, null=True, default=None)
+    rater = Varchar(length=64, default="")  # the evaluator's per-campaign pseudonym
+    visited_on = Date(null=True, default=None)
+    submitted_at = Timestamptz(null=True, default=None)
+    answers = JSON(default={})  # {item code: the value entered}
+    points = JSON(default={})  # {item code: share of the item's marks, 0..1}
+    score = DoublePrecision(null=True, default=None)  # weighted, 0..100
+    note = Text(default="")
+
+
 class PressureReport(Table, tablename="pressure_report"):
     """'Was anyone pressing you for a particular rating?' Goes to the agency only."""
 
@@ -497,6 +535,8 @@ ALL_TABLES: list[type[Table]] = [
     TicketContact,
     PhoneRound,
     PhoneCall,
+    MysteryChecklist,
+    MysteryVisit,
     OutboxEvent,
     OutboxBatch,
     PressureReport,
