@@ -560,7 +560,7 @@ def sync_run(max_batches: int | None) -> None:
     is retried later with back-off. The server does the same every
     PINGYI_OUTBOX_INTERVAL_S seconds; while a server holds the outbox lock this
     command leaves the work to it."""
-    from pingyi.services.outbox import Endpoint, OutboxSender, outbox_lock
+    from pingyi.services.outbox import Endpoint, OutboxSender, connection_pool, outbox_lock
 
     settings = get_settings()
     endpoint = Endpoint.from_settings(settings)
@@ -573,7 +573,8 @@ def sync_run(max_batches: int | None) -> None:
         if not await lock.acquire():
             return None
         try:
-            return await OutboxSender(endpoint).run_once(max_batches)
+            async with connection_pool(endpoint.parallel + 2):
+                return await OutboxSender(endpoint).run_once(max_batches)
         finally:
             await lock.release()
 

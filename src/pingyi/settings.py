@@ -80,6 +80,7 @@ class Settings:
     outbox_max_attempts: int = 10  # then the batch is dead-lettered
     outbox_backoff_s: float = 10.0  # first retry delay; doubles per attempt (with jitter)
     outbox_timeout_s: float = 30.0
+    outbox_parallel: int = 4  # batches in flight at once
 
     @property
     def is_postgres(self) -> bool:
@@ -166,6 +167,7 @@ class _OutboxSettings(TypedDict):
     outbox_max_attempts: int
     outbox_backoff_s: float
     outbox_timeout_s: float
+    outbox_parallel: int
 
 
 def _outbox(env: Mapping[str, str]) -> _OutboxSettings:
@@ -197,6 +199,7 @@ def _outbox(env: Mapping[str, str]) -> _OutboxSettings:
         "outbox_max_attempts": _days(env, "PINGYI_OUTBOX_MAX_ATTEMPTS", 10, minimum=1),
         "outbox_backoff_s": _seconds(env, "PINGYI_OUTBOX_BACKOFF_S", 10.0),
         "outbox_timeout_s": _seconds(env, "PINGYI_OUTBOX_TIMEOUT_S", 30.0, minimum=0.1),
+        "outbox_parallel": _days(env, "PINGYI_OUTBOX_PARALLEL", 4, minimum=1),
     }
 
 

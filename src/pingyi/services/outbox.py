@@ -26,7 +26,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -153,6 +153,7 @@ class Endpoint:
     max_attempts: int = 10
     backoff_s: float = 10.0
     timeout_s: float = 30.0
+    parallel: int = 4  # batches in flight at once; 1 sends strictly one after another
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Endpoint | None:
@@ -168,6 +169,7 @@ class Endpoint:
             max_attempts=settings.outbox_max_attempts,
             backoff_s=settings.outbox_backoff_s,
             timeout_s=settings.outbox_timeout_s,
+            parallel=settings.outbox_parallel,
         )
 
 
@@ -199,30 +201,42 @@ def backoff_delay(attempts: int, base_s: float, rand: Callable[[], float] = rand
 # mapping events to records
 
 
-async def _names(table: Any, ids: Iterable[Any], *columns: Any) -> dict[int, dict[str, Any]]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = await table.select(table.id, *columns).where(table.id.is_in(wanted))
-    return {int(r["id"]): r for r in rows}
+Names = dict[str, dict[int, dict[str, Any]]]
 
 
-async def to_records(events: list[dict[str, Any]]) -> list[Record]:
-    """Neutral records with codes in place of ids (one query per kind of name)."""
+async def _names(
+    table: Any, ids: Iterable[Any], *columns: Any, cache: Names | None = None
+) -> dict[int, dict[str, Any]]:
+    """Rows by id; with `cache` (one per sending pass) each id is read once a pass."""
+    known = {} if cache is None else cache.setdefault(table._meta.tablename, {})
+    wanted = sorted({int(i) for i in ids if i is not None} - known.keys())
+    if wanted:
+        rows = await table.select(table.id, *columns).where(table.id.is_in(wanted))
+        known.update({int(r["id"]): r for r in rows})
+    return known
+
+
+async def to_records(events: list[dict[str, Any]], cache: Names | None = None) -> list[Record]:
+    """Neutral records with codes in place of ids (one query per kind of name, and with
+    `cache` none for names already read this pass)."""
     payloads = [e["payload"] for e in events]
     windows = await _names(
         ServiceWindow,
         (p.get("window_id") for p in payloads),
         ServiceWindow.code,
         ServiceWindow.unit,
+        cache=cache,
     )
     units = await _names(
         Unit,
         [p.get("unit_id") for p in payloads] + [w["unit"] for w in windows.values()],
         Unit.code,
+        cache=cache,
     )
-    staff = await _names(Staff, (p.get("ratee_id") for p in payloads), Staff.code)
-    campaigns = await _names(Campaign, (p.get("campaign_id") for p in payloads), Campaign.code)
+    staff = await _names(Staff, (p.get("ratee_id") for p in payloads), Staff.code, cache=cache)
+    campaigns = await _names(
+        Campaign, (p.get("campaign_id") for p in payloads), Campaign.code, cache=cache
+    )
     records: list[Record] = []
     for event, p in zip(events, payloads, strict=True):
         window = windows.get(p.get("window_id") or 0)
@@ -296,16 +310,24 @@ class OutboxSender:
     async def form_batches(self) -> int:
         """Put pending events without a batch into batches of `batch_size`."""
         total = 0
+        after = 0  # keyset: each query starts past the last batch's events, else every
+        # query would step again over all events batched but not yet sent (a backlog of
+        # a million took minutes to batch, quadratically)
         while True:
             rows = (
                 await OutboxEvent.select(OutboxEvent.id)
-                .where(OutboxEvent.batch_id.is_null() & (OutboxEvent.state == "pending"))
+                .where(
+                    (OutboxEvent.id > after)
+                    & OutboxEvent.batch_id.is_null()
+                    & (OutboxEvent.state == "pending")
+                )
                 .order_by(OutboxEvent.id)
                 .limit(self.endpoint.batch_size)
             )
             if not rows:
                 return total
             ids = [r["id"] for r in rows]
+            after = ids[-1]
             batch_id = str(uuid.uuid4())
             async with OutboxEvent._meta.db.transaction():
                 await OutboxBatch.insert(
@@ -319,52 +341,75 @@ class OutboxSender:
                 return total
 
     async def run_once(self, max_batches: int | None = None) -> SendReport:
-        """Batch what is pending, then send every batch that is due, oldest first. The
-        first failure ends the pass: the receiver is struggling, do not hammer it."""
+        """Batch what is pending, then send every batch that is due, oldest first, up to
+        `parallel` at once (while one is on the wire the next is being read and
+        built). The first failure ends the pass once the batches in flight are done:
+        the receiver is struggling, do not hammer it."""
         report = SendReport(batched=await self.form_batches())
-        async with httpx.AsyncClient(timeout=self.endpoint.timeout_s) as http:
-            while max_batches is None or report.sent + report.failed < max_batches:
-                now = self.clock()
-                batch = (
+        names: Names = {}
+        parallel = max(1, self.endpoint.parallel)
+        limits = httpx.Limits(max_connections=parallel, max_keepalive_connections=parallel)
+        async with httpx.AsyncClient(timeout=self.endpoint.timeout_s, limits=limits) as http:
+
+            async def one(batch: dict[str, Any], gate: asyncio.Semaphore) -> None:
+                async with gate:
+                    if report.failed:
+                        return  # a batch before this one failed: leave it for later
+                    error = await self._deliver(http, batch, names)
+                    if error is None:
+                        report.sent += 1
+                        return
+                    report.failed += 1
+                    report.errors.append(error)
+                    # back off from when the try ended: after a 30 s time-out a 10 s
+                    # back-off counted from its start would retry at once
+                    if await self._failed(batch, error, self.clock()):
+                        report.dead += 1
+
+            while not report.failed:
+                room = None if max_batches is None else max_batches - report.sent
+                if room is not None and room <= 0:
+                    break
+                due = (
                     await OutboxBatch.select()
-                    .where((OutboxBatch.state == "pending") & (OutboxBatch.next_attempt_at <= now))
+                    .where(
+                        (OutboxBatch.state == "pending")
+                        & (OutboxBatch.next_attempt_at <= self.clock())
+                    )
                     .order_by(OutboxBatch.next_attempt_at)
                     .order_by(OutboxBatch.id)
-                    .first()
+                    .limit(min(room or 8 * parallel, 8 * parallel))
                 )
-                if batch is None:
+                if not due:
                     break
-                error = await self._deliver(http, batch)
-                if error is None:
-                    report.sent += 1
-                    continue
-                report.failed += 1
-                report.errors.append(error)
-                # back off from when the try ended: after a 30 s time-out a 10 s
-                # back-off counted from its start would retry at once
-                if await self._failed(batch, error, max(now, self.clock())):
-                    report.dead += 1
-                break
+                gate = asyncio.Semaphore(parallel)
+                # every task ends by itself (errors are answers), so gather waits for all
+                results = await asyncio.gather(*(one(b, gate) for b in due), return_exceptions=True)
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result  # the database went away: the caller logs it
         return report
 
-    async def body_of(self, batch_id: str, sent_at: datetime) -> bytes:
+    async def body_of(self, batch_id: str, sent_at: datetime, names: Names | None = None) -> bytes:
         events = (
             await OutboxEvent.select()
             .where(OutboxEvent.batch_id == batch_id)
             .order_by(OutboxEvent.id)
             .output(load_json=True)
         )
-        records = await to_records(events)
+        records = await to_records(events, names)
         document = build(
             self.endpoint.format, batch_id, _iso(sent_at) or "", self.endpoint.key_id, records
         )
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
-    async def _deliver(self, http: httpx.AsyncClient, batch: dict[str, Any]) -> str | None:
+    async def _deliver(
+        self, http: httpx.AsyncClient, batch: dict[str, Any], names: Names | None = None
+    ) -> str | None:
         """Post one batch; None when the receiver took it, else the error in a line."""
         sent_at = self.clock()
         try:
-            body = await self.body_of(batch["batch_id"], sent_at)
+            body = await self.body_of(batch["batch_id"], sent_at, names)
         except Exception as exc:  # a record that cannot be mapped: keep it, say why
             log.exception("outbox batch %s cannot be built", batch["batch_id"])
             return f"cannot build the batch: {type(exc).__name__}: {exc}"[:ERROR_MAX]
@@ -517,6 +562,23 @@ async def retry_now(actor: str, now: datetime | None = None) -> dict[str, int]:
 
 
 # one sender among many workers
+
+
+@contextlib.asynccontextmanager
+async def connection_pool(size: int) -> AsyncIterator[None]:
+    """A PostgreSQL pool for a sender outside the server (`pingyi sync run`): without
+    one, piccolo opens a connection for every query."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    engine = OutboxEvent._meta.db
+    if not isinstance(engine, PostgresEngine) or engine.pool is not None:
+        yield
+        return
+    await engine.start_connection_pool(min_size=1, max_size=size)
+    try:
+        yield
+    finally:
+        await engine.close_connection_pool()
 
 
 def outbox_lock(data_dir: Path) -> SchedulerLock:
