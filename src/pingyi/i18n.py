@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pingyi.mystery_messages import MYSTERY_MESSAGES
 from pingyi.report_messages import REPORT_MESSAGES
 from pingyi.settings import LANGUAGES
 
@@ -920,6 +921,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 MESSAGES.update(REPORT_MESSAGES)  # the campaign report's texts
+MESSAGES.update(MYSTERY_MESSAGES)  # mystery shopping (暗访)
 
 
 def pick_language(requested: str | None, default: str) -> str:

@@ -30,6 +30,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # sampled phone follow-up: draw and read rounds (agency), work the call list
     "phone.manage": frozenset({AGENCY}),
     "phone.call": frozenset({AGENCY, INTERVIEWER}),
+    # mystery shopping (暗访): checklists, plans and scores (agency); the visit list and
+    # entering one's own visits (evaluators, i.e. interviewers)
+    "mystery.manage": frozenset({AGENCY}),
+    "mystery.visit": frozenset({AGENCY, INTERVIEWER}),
     # bad-review work orders of the leader's own unit
     "case.handle": frozenset({AGENCY, UNIT_LEADER}),
     # published, cleaned aggregates and exports

@@ -12,7 +12,11 @@ For a campaign, optionally narrowed to a date range (local dates, inclusive):
 - 回访整改率 rectify_rate: cases closed with a rectification (and, where the citizen
   left a contact, the call-back that closing requires) / bad-review cases;
 - 回访整改满意率 handling_satisfaction: handling rated 满意 or 基本满意 / handling
-  ratings.
+  ratings;
+- 暗访得分 mystery_score: the mean score (0-100) of the agency's mystery-shopping visits
+  entered (services/mystery.py), with the number of visits; a window's visits count for
+  its unit, no staff member is scored by them. The date range narrows them by the day
+  of the visit.
 
 Satisfied levels come from the campaign policy (`satisfied_min`, default 4: 满意 and
 非常满意), the same setting the cleaned satisfaction rate uses. The numbers are raw counts, before
@@ -36,6 +40,7 @@ from pingyi.hours import LOCAL_TZ
 from pingyi.scoring import Policy
 from pingyi.services.campaigns import units_in_scope
 from pingyi.services.corrections import superseded_ids
+from pingyi.services.mystery import done_visits
 
 DEFAULT_SATISFIED_LEVELS = frozenset({5, 4})  # 非常满意, 满意
 PASSIVE_CHANNELS = frozenset({"default"})  # assigned by a platform, not given by a citizen
@@ -48,6 +53,7 @@ INDICATORS = (
     "reply_rate",
     "rectify_rate",
     "handling_satisfaction",
+    "mystery_score",
 )
 
 
@@ -78,6 +84,8 @@ class Counts:
     cases_rectified: int = 0
     handling_rated: int = 0
     handling_satisfied: int = 0
+    mystery_visits: int = 0
+    mystery_points: float = 0.0  # the visits' scores summed
 
     def add(self, other: Counts) -> None:
         for f in fields(self):
@@ -92,6 +100,7 @@ class Rates:
     reply_rate: float | None
     rectify_rate: float | None
     handling_satisfaction: float | None
+    mystery_score: float | None = None  # 0..100, not a ratio
 
 
 def rates(c: Counts) -> Rates:
@@ -102,6 +111,7 @@ def rates(c: Counts) -> Rates:
         reply_rate=ratio(c.cases_contacted, c.cases),
         rectify_rate=ratio(c.cases_rectified, c.cases),
         handling_satisfaction=ratio(c.handling_satisfied, c.handling_rated),
+        mystery_score=(c.mystery_points / c.mystery_visits) if c.mystery_visits else None,
     )
 
 
@@ -163,6 +173,18 @@ def case_counts(row: CaseRow) -> Counts:
     )
 
 
+@dataclass(frozen=True)
+class MysteryRow:
+    unit: int | None
+    window: int | None
+    score: float
+    staff: None = None  # a visit scores a window, never a person
+
+
+def mystery_counts(row: MysteryRow) -> Counts:
+    return Counts(mystery_visits=1, mystery_points=row.score)
+
+
 @dataclass
 class Tally:
     units: dict[int, Counts]
@@ -175,12 +197,14 @@ def tally(
     tickets: Iterable[TicketRow],
     cases: Iterable[CaseRow],
     levels: frozenset[int] = DEFAULT_SATISFIED_LEVELS,
+    visits: Iterable[MysteryRow] = (),
 ) -> Tally:
     """Counts per unit, window and staff member; a row counts for each it names."""
     out = Tally({}, {}, {})
     items: list[tuple[Any, Counts]] = [(r, rating_counts(r, levels)) for r in ratings]
     items += [(t, ticket_counts(t)) for t in tickets]
     items += [(c, case_counts(c)) for c in cases]
+    items += [(v, mystery_counts(v)) for v in visits]
     for row, counts in items:
         for key, table in (
             (row.unit, out.units),
@@ -332,7 +356,11 @@ async def compute(
     Windows and staff are listed when active or when they have data."""
     levels = satisfied_levels(campaign.get("policy"))
     ratings, tickets, cases = await gather(campaign["id"], start, end)
-    counted = tally(ratings, tickets, cases, levels)
+    visits = [
+        MysteryRow(int(v["unit"]), int(v["window"]), float(v["score"]))
+        for v in await done_visits(int(campaign["id"]), start, end)
+    ]
+    counted = tally(ratings, tickets, cases, levels, visits)
     unit_ids = await units_in_scope(campaign["id"])
     if only_unit is not None:
         unit_ids = [u for u in unit_ids if u == only_unit]
@@ -402,6 +430,10 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}"
 
 
+def _score(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
 COUNT_COLUMNS = [f.name for f in fields(Counts)]
 
 
@@ -417,7 +449,9 @@ def report_rows(report: Report) -> list[dict[str, Any]]:
             "code": ln.code,
             "name": ln.name,
             **asdict(ln.counts),
+            "mystery_points": f"{ln.counts.mystery_points:.1f}",
             **{k: _pct(v) for k, v in asdict(ln.rates).items()},
+            "mystery_score": _score(ln.rates.mystery_score),
         }
         for ln in lines
     ]

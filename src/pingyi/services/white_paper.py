@@ -10,7 +10,8 @@ the browser. Built from the campaign's latest cleaning run (or a given revision)
 - windows in the last places in both campaigns;
 - what the cleaning removed and why;
 - bad-review hotspots and follow-up timeliness;
-- the most frequent bad-review reasons and comment keywords per unit.
+- the most frequent bad-review reasons and comment keywords per unit;
+- the sampled phone follow-up beside the QR ratings, and mystery-shopping scores.
 
 Data gathering (the database) is here; every computation is in
 ``pingyi.report_stats`` (pure). Anonymity: only reportable score rows enter any
@@ -59,7 +60,7 @@ from pingyi.db.tables import (
 )
 from pingyi.hours import LOCAL_TZ
 from pingyi.i18n import MESSAGES, translate
-from pingyi.services import phone
+from pingyi.services import mystery, phone
 from pingyi.services.corrections import superseded_ids
 from pingyi.settings import get_settings
 
@@ -926,6 +927,46 @@ async def _phone_section(facts: Facts, look: Lookups) -> dict[str, Any] | None:
     return {"round": round_id, "rows": rows, "rates": rates}
 
 
+async def _mystery_section(facts: Facts, look: Lookups) -> dict[str, Any] | None:
+    """Mystery-shopping (暗访) scores per unit and window (services/mystery.py): the mean
+    visit score with the number of visits. Each unit with its windows is a line of
+    ``report_stats.suppress_tree``: a group under ``k`` visits is hidden, with its
+    complement where one hidden group could be worked out from the others. No campaign
+    total is given (it would give a hidden unit away), only the number of visits and
+    each item's share of marks over all of them (when there are at least ``k``)."""
+    scores = await mystery.scores(int(facts.campaign["id"]))
+    if scores.total.n == 0:
+        return None
+    k = int(facts.campaign["k"])
+    windows_of: dict[int, list[int]] = {}
+    for window, unit in scores.window_unit.items():
+        windows_of.setdefault(unit, []).append(window)
+    units = []
+    for unit in sorted(scores.units, key=lambda u: str(look.units.get(u, {}).get("code", u))):
+        hidden = rs.suppress_tree({(w,): scores.windows[w].n for w in windows_of[unit]}, k)
+        group = scores.units[unit]
+        units.append(
+            {
+                "name": look.unit_name(unit),
+                "n": group.n,
+                "mean": None if () in hidden else group.mean,
+                "windows": [
+                    {
+                        "name": look.window_label(w),
+                        "n": scores.windows[w].n,
+                        "mean": None if (w,) in hidden else scores.windows[w].mean,
+                    }
+                    for w in sorted(windows_of[unit], key=look.window_label)
+                ],
+            }
+        )
+    items = []
+    if scores.total.n >= k:
+        for _code, zh, en, n, share in scores.item_rates():
+            items.append({"name": en if look.lang == "en" and en else zh, "n": n, "share": share})
+    return {"n": scores.total.n, "units": units, "items": items}
+
+
 @lru_cache(maxsize=4)
 def _environment(folder: Path) -> jinja2.Environment:
     # autoescape everything: names and comments are untrusted text
@@ -985,5 +1026,6 @@ async def build_report(
     )
     context = _compose(facts, previous, prev_facts, look, now or datetime.now(UTC))
     context["phone"] = await _phone_section(facts, look)
+    context["mystery"] = await _mystery_section(facts, look)
     template = _environment(get_settings().templates_dir).get_template(TEMPLATE)
     return template.render(**context)

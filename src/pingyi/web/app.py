@@ -39,6 +39,7 @@ from pingyi.web.console_alerts import ALERT_HANDLERS
 from pingyi.web.console_campaigns import CAMPAIGN_HANDLERS
 from pingyi.web.console_cases import CASE_HANDLERS
 from pingyi.web.console_indicators import INDICATOR_HANDLERS
+from pingyi.web.console_mystery import MYSTERY_HANDLERS
 from pingyi.web.console_org import MAX_UPLOAD, ORG_HANDLERS
 from pingyi.web.console_org_edit import ORG_EDIT_HANDLERS
 from pingyi.web.console_outbox import OUTBOX_HANDLERS
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *INDICATOR_HANDLERS,
             *CASE_HANDLERS,
             *PHONE_HANDLERS,
+            *MYSTERY_HANDLERS,
             *SCORE_HANDLERS,
             *OUTBOX_HANDLERS,
         ],
