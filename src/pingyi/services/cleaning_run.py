@@ -15,94 +15,20 @@ from typing import Any
 
 from pingyi import cleaning
 from pingyi.cleaning.report import render_report
-from pingyi.db.tables import Answer, CleaningRun, Flag, Override, Response, Staff
+from pingyi.db.tables import CleaningRun, Flag, Override
 from pingyi.scoring import Policy
 from pingyi.services import audit, queue
+from pingyi.services.campaign_input import campaign_input
 from pingyi.services.campaigns import (
     CampaignError,
     check_move,
     get_campaign,
     move,
-    pseudonym,
     rater_key,
 )
-from pingyi.services.corrections import superseded_ids
 from pingyi.services.questionnaires import composite_weights
 
 Progress = Callable[[str, float], None]
-
-
-async def _records(
-    campaign_id: int, key: bytes
-) -> tuple[list[dict[str, Any]], set[str], set[str], dict[str, str], set[tuple[int, str]]]:
-    """Answer rows in the DESIGN.md section 5 shape, the honeypot response ids, the ids
-    submitted outside their unit's opening hours, a map from the engine's ratee
-    names back to readable ones, and the (questionnaire version, role) pairs used."""
-    responses = await Response.select(
-        Response.id,
-        Response.questionnaire_version,
-        Response.role,
-        Response.channel,
-        Response.rater,
-        Response.ratee,
-        Response.window,
-        Response.device,
-        Response.ticket,
-        Response.submitted_at,
-        Response.duration_s,
-        Response.honeypot,
-        Response.off_hours,
-        Response.comment,  # evidence for SCRIPTED
-    ).where(Response.campaign == campaign_id)
-    # A corrected response is replaced by its correction; both stay stored.
-    replaced = await superseded_ids(campaign_id)
-    by_id = {r["id"]: r for r in responses if r["id"] not in replaced}
-    staff = {s["id"]: s["code"] for s in await Staff.select(Staff.id, Staff.code)}
-    names: dict[str, str] = {}
-
-    def ratee_name(row: dict[str, Any]) -> str:
-        if row["ratee"] is not None:
-            name = pseudonym(key, row["ratee"])
-            names[name] = f"staff:{staff.get(row['ratee'], row['ratee'])}"
-        else:
-            name = f"window:{row['window']}"
-            names[name] = name
-        return name
-
-    # A join, not an IN list: a campaign can have more responses than SQLite allows
-    # bound parameters.
-    answers = await Answer.select(Answer.response, Answer.item, Answer.score).where(
-        (Answer.response.campaign == campaign_id) & Answer.score.is_not_null()
-    )
-    records = []
-    for answer in answers:
-        row = by_id.get(answer["response"])
-        if row is None:  # replaced by a correction
-            continue
-        records.append(
-            {
-                "response_id": str(row["id"]),
-                "role": row["role"],
-                "rater": row["rater"],
-                "ratee": ratee_name(row),
-                "item": answer["item"],
-                "score": answer["score"],
-                "submitted_at": row["submitted_at"],
-                "duration_s": row["duration_s"],
-                "device": row["device"],
-                "ticket": row["ticket"],
-                "channel": row["channel"],
-                "comment": row["comment"] or "",
-            }
-        )
-    honeypot = {str(r["id"]) for r in responses if r["honeypot"]}
-    off_hours = {str(r["id"]) for r in responses if r["off_hours"]}
-    versions = {
-        (int(r["questionnaire_version"]), str(r["role"]))
-        for r in by_id.values()
-        if r["questionnaire_version"] is not None
-    }
-    return records, honeypot, off_hours, names, versions
 
 
 async def run_summary(campaign_id: int, revision: int) -> dict[str, Any] | None:
@@ -127,9 +53,10 @@ async def run_cleaning(
     campaign = await get_campaign(campaign_code)
     check_move(campaign, "cleaned")  # an open campaign is refused before any work
     key = await rater_key(campaign["id"])
-    records, honeypot, off_hours, names, versions = await _records(campaign["id"], key)
+    data = await campaign_input(campaign["id"], key)
+    names = data.names
     # each response scores its questionnaire version's composite (DESIGN.md 5)
-    item_weights = await composite_weights(versions)
+    item_weights = await composite_weights(data.versions)
     overrides = [
         (o["reason"], o["response_id"] or o["rater"])
         for o in await Override.select().where(Override.campaign == campaign["id"])
@@ -142,20 +69,19 @@ async def run_cleaning(
             satisfied_min=float(policy.satisfied_min),
         ),
     )
-    if not records:
+    if not len(data.ratings):
         raise CampaignError(f"campaign {campaign_code} has no ratings to clean yet")
-    ratings = cleaning.Ratings.from_records(records)
     # citizens served per window and hour (queue systems), in the engine's ratee names
-    ticket_counts = await queue.ticket_counts(campaign["id"], records)
+    ticket_counts = await queue.ticket_counts(data.public)
     # Move first: an illegal move (e.g. an open campaign) must stop before any work.
     await move(campaign_code, "cleaned", actor)
     result = cleaning.clean(
-        ratings,
+        data.ratings,
         config,
         overrides=overrides,
         progress=progress,
-        honeypot=honeypot,
-        off_hours=off_hours,
+        honeypot=data.honeypot,
+        off_hours=data.off_hours,
         item_weights=item_weights,
         ticket_counts=ticket_counts or None,
     )
@@ -173,8 +99,8 @@ async def run_cleaning(
     summary = {
         # the parts of the policy the engine applied; publishing checks they still hold
         "policy_used": cleaning_policy(policy),
-        "answers": len(records),
-        "responses": len({r["response_id"] for r in records}),
+        "answers": result.n_answers,
+        "responses": result.n_responses,
         "flags": by_reason,
         "groups": len(result.groups),
         "flagged_responses": len(

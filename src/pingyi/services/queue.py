@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pingyi.db.tables import Response, ServedCount, ServiceWindow, Ticket
+from pingyi.db.tables import ServedCount, ServiceWindow, Ticket
 from pingyi.hours import LOCAL_TZ
 from pingyi.security import derive_key, token_hash
 from pingyi.services import devices
@@ -275,10 +275,11 @@ async def record_served(specs: Sequence[ServedSpec], now: datetime | None = None
 
 
 async def ticket_counts(
-    campaign_id: int, records: Iterable[dict[str, Any]]
+    public: Iterable[tuple[str, datetime, int | None]],
 ) -> dict[tuple[str, float], int]:
     """The cleaning's `ticket_counts` for a campaign: `{(ratee, hour start epoch s):
-    served}` in the cleaning's own ratee names (`records` are the engine's rows).
+    served}` in the cleaning's own ratee names; `public` holds each timed public
+    response as (engine ratee name, submitted at, window id).
 
     A public rating is keyed by the staff member it names, or by its window. A served
     count is per window. The bound given for a ratee and hour is the sum of the served
@@ -289,23 +290,11 @@ async def ticket_counts(
     each name gets the whole window's count: weaker evidence, never false. A ratee
     rated in an hour at a window without a count (or without a window) gets no bound
     for that hour, and the cleaning judges it by rate alone."""
-    by_response: dict[str, tuple[str, int]] = {}
-    for r in records:
-        if r["role"] == "public" and r["submitted_at"] is not None:
-            hour = int(r["submitted_at"].timestamp() // 3600)
-            by_response[r["response_id"]] = (r["ratee"], hour)
-    if not by_response:
-        return {}
-    rows = await Response.select(Response.id, Response.window).where(
-        (Response.campaign == campaign_id)
-        & (Response.role == "public")
-        & Response.submitted_at.is_not_null()
-    )
     windows_of: dict[tuple[str, int], set[int | None]] = defaultdict(set)
-    for row in rows:
-        key = by_response.get(str(row["id"]))
-        if key is not None:
-            windows_of[key].add(row["window"])
+    for name, submitted_at, window in public:
+        windows_of[(name, int(submitted_at.timestamp() // 3600))].add(window)
+    if not windows_of:
+        return {}
     window_ids = sorted({w for ws in windows_of.values() for w in ws if w is not None})
     hours = [h for _, h in windows_of]
     lo = datetime.fromtimestamp(min(hours) * 3600, UTC)
