@@ -153,8 +153,8 @@ MYSTERY_MESSAGES: dict[str, tuple[str, str]] = {
         "At least 1 visit per window, at most 500 in one plan.",
     ),
     "mystery.error.code": (
-        "编码只能使用字母、数字和下划线。",
-        "A code uses letters, digits and _ only.",
+        "编码只能使用字母、数字、- 和 _。",
+        "A code uses letters, digits, - and _ only.",
     ),
     "mystery.error.code_taken": ("该编码已被使用。", "This code is taken."),
     "mystery.error.name": ("请填写名称（最多 200 字）。", "Enter a name (at most 200 characters)."),

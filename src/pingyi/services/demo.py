@@ -16,6 +16,8 @@ from pingyi.db.tables import (
     AdminUser,
     Assignment,
     BadReviewCase,
+    MysteryChecklist,
+    MysteryVisit,
     Organization,
     PhoneCall,
     ServiceWindow,
@@ -24,7 +26,7 @@ from pingyi.db.tables import (
 )
 from pingyi.security import new_token
 from pingyi.services import campaigns as campaign_service
-from pingyi.services import phone
+from pingyi.services import mystery, phone
 from pingyi.services.cleaning_run import run_cleaning
 from pingyi.services.org import upsert_organization, upsert_staff, upsert_unit, upsert_window
 from pingyi.services.questionnaires import ItemSpec, create_questionnaire
@@ -161,6 +163,13 @@ async def load_demo(
         logins.append((username, role, password))
     interviewer = await AdminUser.select(AdminUser.id).where(AdminUser.username == "interviewer")
     interviewer_id = int(interviewer[0]["id"])
+    checklist_id = await mystery.create_checklist(
+        "window-2026",
+        "窗口服务暗访检查表",
+        "Window service checklist",
+        mystery.DEFAULT_CHECKLIST,
+        "demo",
+    )
     quality = {sid: rng.gauss(0, 0.45) for ids in staff_by_unit.values() for sid in ids}
     today = datetime.now(UTC).date()
     for code, name, start, end, state in (
@@ -191,6 +200,9 @@ async def load_demo(
         await _colleague_ratings(rng, campaign_id, quality, inflate_pair=code == "2026Q4")
         await _follow_up_cases(texts, campaign_id, closed=state == "closed")
         await _phone_round(code, campaign_id, ratings_end, interviewer_id, done=state == "closed")
+        await _mystery_visits(
+            code, campaign_id, checklist_id, ratings_end, interviewer_id, done=state == "closed"
+        )
         if state == "closed":
             await campaign_service.move(code, "closed", "demo")
             # as the agency leaves an earlier campaign: cleaned and published, so HR,
@@ -415,6 +427,74 @@ async def _phone_round(
     await write_batch(batch)
     for call_id, response_id in answered.items():
         await PhoneCall.update({PhoneCall.response: response_id}).where(PhoneCall.id == call_id)
+
+
+async def _mystery_visits(
+    code: str,
+    campaign_id: int,
+    checklist_id: int,
+    end: datetime,
+    evaluator_id: int,
+    done: bool,
+) -> None:
+    """The agency's mystery shopping: one visit to every window in each of the last four
+    weeks, entered with the checklist's answers (each window keeps a character of its
+    own: some forget to tell everything at once, some keep citizens waiting). An open
+    campaign keeps its last week's visits planned, for the evaluator to make."""
+    rng = random.Random(f"mystery-{code}")  # its own stream: the other data stay the same
+    items = mystery.items_of(
+        await MysteryChecklist.select().where(MysteryChecklist.id == checklist_id).first()
+        or {"items": []}
+    )
+    key = await campaign_service.rater_key(campaign_id)
+    rater = phone.interviewer_pseudonym(key, evaluator_id)
+    windows = await ServiceWindow.select(ServiceWindow.id, ServiceWindow.unit).order_by(
+        ServiceWindow.id
+    )
+    last_monday = end.date() - timedelta(days=end.date().weekday())
+    rows = []
+    for w in windows:
+        care = rng.uniform(0.55, 0.98)  # how reliably this window keeps the standard
+        slow = rng.uniform(4, 28)  # its typical wait, minutes
+        for back in range(4):
+            week = last_monday - timedelta(days=7 * (4 - back))
+            if not done and back == 3:
+                week = last_monday
+            visit = MysteryVisit(
+                campaign=campaign_id,
+                checklist=checklist_id,
+                unit=w["unit"],
+                window=w["id"],
+                week=week,
+                evaluator=evaluator_id,
+                planned_by="demo",
+            )
+            if done or back < 3:
+                values: dict[str, float] = {}
+                for item in items:
+                    if item.kind == "yesno":
+                        values[item.code] = float(rng.random() < care)
+                    elif item.kind == "points":
+                        values[item.code] = float(
+                            max(0, min(item.max, round(rng.gauss(care * item.max, 1))))
+                        )
+                    else:
+                        values[item.code] = float(round(max(0.0, rng.gauss(slow, 5))))
+                shares = {i.code: mystery.item_share(i, values[i.code]) for i in items}
+                visited = week + timedelta(days=rng.randrange(5))
+                visit.state = "done"
+                visit.client_id = uuid.UUID(int=rng.getrandbits(128)).hex
+                visit.rater = rater
+                visit.visited_on = visited
+                visit.submitted_at = datetime.combine(visited, datetime.min.time(), UTC) + (
+                    timedelta(hours=rng.uniform(3, 9))
+                )
+                visit.answers = values
+                visit.points = shares
+                visit.score = mystery.visit_score(items, shares)
+            rows.append(visit)
+    for i in range(0, len(rows), 200):
+        await MysteryVisit.insert(*rows[i : i + 200])
 
 
 async def _colleague_ratings(

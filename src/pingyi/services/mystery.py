@@ -56,7 +56,8 @@ MAX_NOTE = 2000
 PLANNABLE = ("draft", "open", "closed")
 ENTERABLE = ("open", "closed")  # a visit is entered while the campaign is open or closing
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-CODE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+CODE = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # an item's (it names a form field)
+CHECKLIST_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 # The agency's starting point (one item per line: code | kind | weight | 中文 | English |
 # marks: max points, or target-limit minutes).
@@ -251,7 +252,7 @@ def items_of(row: Mapping[str, Any]) -> list[CheckItem]:
 
 async def create_checklist(code: str, name: str, name_en: str, text: str, actor: str) -> int:
     code, name, name_en = code.strip(), name.strip(), name_en.strip()
-    if not CODE.match(code):
+    if not CHECKLIST_CODE.match(code):
         raise MysteryError("mystery.error.code", 0)
     if not name or len(name) > 200 or len(name_en) > 200:
         raise MysteryError("mystery.error.name", 0)
