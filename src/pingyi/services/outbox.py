@@ -45,6 +45,7 @@ from pingyi.db.tables import (
     Unit,
 )
 from pingyi.services import audit
+from pingyi.services.background import PeriodicTask
 from pingyi.services.outbound import CaseRecord, RatingRecord, Record, build, load_format
 
 if TYPE_CHECKING:
@@ -587,47 +588,18 @@ def outbox_lock(data_dir: Path) -> SchedulerLock:
     return SchedulerLock(data_dir / "outbox.lock", key=OUTBOX_LOCK_KEY)
 
 
-class BackgroundSender:
+class BackgroundSender(PeriodicTask[SendReport]):
     """The server's sender: a pass every `interval_s` seconds (or at once when woken)
     by whichever process holds the outbox lock."""
 
+    name = "pingyi-outbox"
+
     def __init__(self, sender: OutboxSender, interval_s: float, lock: SchedulerLock) -> None:
+        super().__init__(interval_s, lock)
         self.sender = sender
-        self.interval_s = interval_s
-        self.lock = lock
-        self.passes = 0
-        self.last: SendReport | None = None
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="pingyi-outbox")
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.lock.release()
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
-            self._wake.clear()
-            try:
-                if await self.lock.acquire():
-                    self.last = await self.sender.run_once()
-                    self.passes += 1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database may be away; try again next time
-                log.warning("outbox pass failed (%s)", type(exc).__name__)
+    async def run_pass(self) -> SendReport:
+        return await self.sender.run_once()
 
 
 async def start_sender(settings: Settings) -> BackgroundSender | None:

@@ -37,8 +37,6 @@ hash chain still verifies from the first remaining event.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -69,6 +67,7 @@ from pingyi.db.tables import (
 )
 from pingyi.scoring import Policy
 from pingyi.services import audit
+from pingyi.services.background import PeriodicTask
 from pingyi.services.scores import frozen
 
 log = logging.getLogger("pingyi.retention")
@@ -488,57 +487,21 @@ async def purge(
 # --------------------------------------------------------------------------- background
 
 
-class PurgeScheduler:
+class PurgeScheduler(PeriodicTask[PurgeResult]):
     """Runs `purge` every `interval_s` seconds in the server, in the one process that
     holds the purge lock (like the campaign scheduler)."""
 
+    name = "pingyi-purge"
+
     def __init__(self, interval_s: float, retention: Retention, lock: Any) -> None:
-        self.interval_s = interval_s
+        super().__init__(interval_s, lock)
         self.retention = retention
-        self.lock = lock
-        self.passes = 0
-        self.last: PurgeResult | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._passed = asyncio.Event()
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="pingyi-purge")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.lock.release()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database may be away; try again next time
-                log.warning("purge pass failed (%s)", type(exc).__name__)
-
-    async def tick(self) -> PurgeResult | None:
-        if not await self.lock.acquire():
-            return None
+    async def run_pass(self) -> PurgeResult:
         result = await purge(retention=self.retention, actor="scheduler")
         for item in result.purged:
             log.info("purged %s", item.line())
-        self.last = result
-        self.passes += 1
-        self._passed.set()
         return result
-
-    async def wait_passes(self, n: int) -> None:
-        """Wait until at least `n` passes have run (for tests)."""
-        while self.passes < n:
-            self._passed.clear()
-            await self._passed.wait()
 
 
 def purge_lock(data_dir: Path) -> Any:

@@ -16,7 +16,6 @@ campaigns, so a campaign is never opened twice.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -32,6 +31,7 @@ from pingyi.db.tables import Campaign
 from pingyi.hours import LOCAL_TZ
 from pingyi.services import audit
 from pingyi.services import campaigns as campaign_service
+from pingyi.services.background import PeriodicTask
 
 log = logging.getLogger("pingyi.schedule")
 
@@ -274,8 +274,10 @@ class SchedulerLock:
             self._fd = None
 
 
-class Scheduler:
+class Scheduler(PeriodicTask[TickResult]):
     """Runs `apply_due` every `interval_s` seconds until stopped."""
+
+    name = "pingyi-scheduler"
 
     def __init__(
         self,
@@ -283,55 +285,16 @@ class Scheduler:
         lock: SchedulerLock | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.interval_s = interval_s
-        self.lock = lock or SchedulerLock()
+        super().__init__(interval_s, lock or SchedulerLock())
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.passes = 0
-        self.last: TickResult | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._passed = asyncio.Event()
         self._reported_missed: set[str] = set()
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="pingyi-scheduler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.lock.release()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database may be away; try again next time
-                log.warning("scheduler pass failed (%s)", type(exc).__name__)
-
-    async def tick(self) -> TickResult | None:
-        """One pass if this process holds the lock; None when another one does."""
-        if not await self.lock.acquire():
-            return None
+    async def run_pass(self) -> TickResult:
         result = await apply_due(self.clock())
         for code in set(result.missed) - self._reported_missed:
             log.warning("campaign %s was never opened: its closing time has passed", code)
         self._reported_missed |= set(result.missed)
-        self.last = result
-        self.passes += 1
-        self._passed.set()
         return result
-
-    async def wait_passes(self, n: int) -> None:
-        """Wait until at least `n` passes have run (for tests and health checks)."""
-        while self.passes < n:
-            self._passed.clear()
-            await self._passed.wait()
 
 
 async def start_scheduler(interval_s: float, data_dir: Path) -> Scheduler | None:
