@@ -605,6 +605,21 @@ def test_settings_need_a_key_id_and_secret_with_a_url() -> None:
         }
     )
     assert ok.outbox_max_attempts == 4 and ok.outbox_signing == "hmac-sha256"
+    assert ok.outbox_parallel == 4 and ok.outbox_timeout_s == 30.0
+    with_url = {
+        **base,
+        "PINGYI_OUTBOX_URL": "https://platform.example/ratings",
+        "PINGYI_OUTBOX_KEY_ID": "k1",
+        "PINGYI_OUTBOX_SECRET": SECRET,
+    }
+    fast = load_settings(
+        {**with_url, "PINGYI_OUTBOX_TIMEOUT_S": "0.5", "PINGYI_OUTBOX_INTERVAL_S": "0.2"}
+    )
+    assert fast.outbox_timeout_s == 0.5 and fast.outbox_interval_s == 0.2
+    with pytest.raises(SettingsError, match="PINGYI_OUTBOX_BACKOFF_S must be a number"):
+        load_settings({**with_url, "PINGYI_OUTBOX_BACKOFF_S": "soon"})
+    with pytest.raises(SettingsError, match="PINGYI_OUTBOX_TIMEOUT_S must be at least"):
+        load_settings({**with_url, "PINGYI_OUTBOX_TIMEOUT_S": "0"})
 
 
 def test_backoff_grows_and_is_jittered() -> None:
