@@ -35,6 +35,14 @@ def _form(data: Any) -> dict[str, Any]:
     return {k: v for k, v in (data or {}).items() if isinstance(v, str) or k == "window"}
 
 
+def _id(value: Any) -> int:
+    """A whole number a database column holds (0 when empty)."""
+    number = int(str(value or "0").strip() or "0")
+    if not 0 <= number < 2**31:
+        raise ValueError(value)
+    return number
+
+
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return "application/json" in (request.headers.get("accept") or "")
 
@@ -120,13 +128,13 @@ async def mystery_plan(request: Request[Any, Any, Any], data: Form) -> Template 
     try:
         spec = mystery.PlanSpec(
             campaign_code=str(form.get("campaign", "")),
-            checklist_id=int(str(form.get("checklist", "")) or "0"),
+            checklist_id=_id(form.get("checklist")),
             window_codes=[str(w) for w in windows][:500],
             week=mystery.week_start(str(form.get("week", ""))),
-            visits=int(str(form.get("visits", "")).strip() or "0"),
-            evaluator_id=int(str(form.get("evaluator", "")) or "0"),
+            visits=_id(form.get("visits")),
+            evaluator_id=_id(form.get("evaluator")),
         )
-    except ValueError:
+    except (ValueError, OverflowError):
         return await _index(request, "mystery.error.form", 0, form, 400)
     try:
         await mystery.plan_visits(spec, _user(request)["username"])
