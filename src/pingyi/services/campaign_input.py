@@ -52,6 +52,8 @@ async def answer_columns(campaign_id: int) -> tuple[np.ndarray, list[str], np.nd
     engine: Any = Answer._meta.db
     if isinstance(engine, SafePostgresEngine):
         data = await engine.copy_csv(ANSWERS_SQL.format(param="$1"), campaign_id)
+        if not data:  # no answers at all (pyarrow refuses an empty file)
+            return np.zeros(0, np.int64), [], np.zeros(0, dtype=object), np.zeros(0)
         text = pa.dictionary(pa.int32(), pa.string())
         table = pcsv.read_csv(
             io.BytesIO(data),
