@@ -75,30 +75,64 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def rating_event(item: NewResponse) -> OutboxEvent | None:
-    """The event for a rating the writer is storing, or None when it must not leave:
-    only citizens' (public) ratings, and not one a bot filled in (honeypot)."""
+RATING_INSERT_PG = (
+    "INSERT INTO outbox_event (kind, subject, payload, created_at, state) "
+    "VALUES ($1, $2, $3, $4, $5)"
+)
+RATING_INSERT_SQLITE = (
+    "INSERT INTO outbox_event (kind, subject, payload, created_at, state) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def rating_payload(item: NewResponse) -> dict[str, Any] | None:
+    """The neutral record of a rating the writer is storing, or None when it must not
+    leave: only citizens' (public) ratings, and not one a bot filled in (honeypot)."""
     if item.role != "public" or item.honeypot or item.window_id is None:
         return None
     scores = [(code, score) for code, score, _ in item.answers if score is not None]
     overall = next((score for code, score in scores if code == "overall"), None)
     if overall is None:
         return None
-    return OutboxEvent(
-        kind="rating",
-        subject=str(item.id),
-        payload={
-            "response_id": str(item.id),
-            "campaign_id": item.campaign_id,
-            "window_id": item.window_id,
-            "ratee_id": item.ratee_id,
-            "channel": item.channel,
-            "submitted_at": _iso(item.submitted_at),
-            "overall": overall,
-            "items": [[code, score] for code, score in scores if code != "overall"],
-            "corrects": item.corrects,
-        },
-    )
+    return {
+        "response_id": str(item.id),
+        "campaign_id": item.campaign_id,
+        "window_id": item.window_id,
+        "ratee_id": item.ratee_id,
+        "channel": item.channel,
+        "submitted_at": _iso(item.submitted_at),
+        "overall": overall,
+        "items": [[code, score] for code, score in scores if code != "overall"],
+        "corrects": item.corrects,
+    }
+
+
+async def queue_ratings(items: Iterable[NewResponse]) -> set[uuid.UUID]:
+    """Queue the public ratings among ``items`` in the caller's transaction (the
+    writer's group commit) and return their ids. One ``executemany`` through the
+    driver: an ORM object per rating cost the submission path several per cent."""
+    now = datetime.now(UTC)
+    rows: list[tuple[Any, ...]] = []
+    queued: set[uuid.UUID] = set()
+    for item in items:
+        payload = rating_payload(item)
+        if payload is not None:
+            rows.append(("rating", str(item.id), json.dumps(payload), now, "pending"))
+            queued.add(item.id)
+    if not rows:
+        return queued
+    engine: Any = OutboxEvent._meta.db
+    transaction = engine.current_transaction.get()
+    if transaction is None:  # not inside the writer: the ORM, one statement
+        await OutboxEvent.insert(
+            *[
+                OutboxEvent(kind=k, subject=s, payload=json.loads(p), created_at=t, state=st)
+                for k, s, p, t, st in rows
+            ]
+        )
+        return queued
+    sql = RATING_INSERT_PG if engine.engine_type == "postgres" else RATING_INSERT_SQLITE
+    await transaction.connection.executemany(sql, rows)
+    return queued
 
 
 CASE_FIELDS = ("verification", "rectification", "handling_rating")

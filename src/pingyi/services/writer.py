@@ -137,16 +137,7 @@ async def _write(items: list[NewResponse], outbox: bool = False) -> list[Stored]
         ]
         if answers:
             await Answer.insert(*answers)
-        queued: set[uuid.UUID] = set()
-        if outbox:
-            events = []
-            for item in fresh:
-                event = outbox_service.rating_event(item)
-                if event is not None:
-                    events.append(event)
-                    queued.add(item.id)
-            if events:
-                await OutboxEvent.insert(*events)
+        queued = await outbox_service.queue_ratings(fresh) if outbox else set()
         for item in fresh:
             if item.bad_review is not None:
                 await _open_case(item, item.id in queued)
