@@ -44,9 +44,9 @@ def flag_interviewers(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger)
     rater = table.rater_code[rows]
     ratee = table.ratee_code[rows]
     # others: the window's ratings minus this interviewer's own on that window
-    own_total = np.bincount(rater * n_ratees + ratee, weights=table.score[rows])
-    own_count = np.bincount(rater * n_ratees + ratee)
     key = rater * n_ratees + ratee
+    own_total = np.bincount(key, weights=table.score[rows])
+    own_count = np.bincount(key)
     others = count[ratee] - own_count[key]
     usable = others >= c.min_others
     others_mean = (total[ratee] - own_total[key]) / np.maximum(others, 1)
