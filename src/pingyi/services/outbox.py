@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pingyi import __version__
+from pingyi.db.engine import insert_many
 from pingyi.db.tables import (
     BadReviewCase,
     Campaign,
@@ -75,15 +76,6 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-RATING_INSERT_PG = (
-    "INSERT INTO outbox_event (kind, subject, payload, created_at, state) "
-    "VALUES ($1, $2, $3, $4, $5)"
-)
-RATING_INSERT_SQLITE = (
-    "INSERT INTO outbox_event (kind, subject, payload, created_at, state) VALUES (?, ?, ?, ?, ?)"
-)
-
-
 def rating_payload(item: NewResponse) -> dict[str, Any] | None:
     """The neutral record of a rating the writer is storing, or None when it must not
     leave: only citizens' (public) ratings, and not one a bot filled in (honeypot)."""
@@ -120,18 +112,7 @@ async def queue_ratings(items: Iterable[NewResponse]) -> set[uuid.UUID]:
             queued.add(item.id)
     if not rows:
         return queued
-    engine: Any = OutboxEvent._meta.db
-    transaction = engine.current_transaction.get()
-    if transaction is None:  # not inside the writer: the ORM, one statement
-        await OutboxEvent.insert(
-            *[
-                OutboxEvent(kind=k, subject=s, payload=json.loads(p), created_at=t, state=st)
-                for k, s, p, t, st in rows
-            ]
-        )
-        return queued
-    sql = RATING_INSERT_PG if engine.engine_type == "postgres" else RATING_INSERT_SQLITE
-    await transaction.connection.executemany(sql, rows)
+    await insert_many(OutboxEvent, ("kind", "subject", "payload", "created_at", "state"), rows)
     return queued
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from pingyi.db.engine import insert_many
 from pingyi.db.tables import (
     Answer,
     BadReviewCase,
@@ -129,14 +130,17 @@ async def _write(items: list[NewResponse], outbox: bool = False) -> list[Stored]
         fresh.append(item)
         results.append(Stored(str(item.id), created=True))
     if fresh:
-        await Response.insert(*[_response_row(i) for i in fresh])
-        answers = [
-            Answer(response=i.id, item=code, score=score, value=value)
-            for i in fresh
-            for code, score, value in i.answers
-        ]
-        if answers:
-            await Answer.insert(*answers)
+        # one executemany per table through the driver, inside this transaction
+        await insert_many(Response, RESPONSE_COLUMNS, [_response_row(i) for i in fresh])
+        await insert_many(
+            Answer,
+            ANSWER_COLUMNS,
+            [
+                (uuid.uuid4(), i.id, code, score, value)
+                for i in fresh
+                for code, score, value in i.answers
+            ],
+        )
         queued = await outbox_service.queue_ratings(fresh) if outbox else set()
         for item in fresh:
             if item.bad_review is not None:
@@ -153,26 +157,50 @@ async def _claim_ticket(ticket_hash: str, at: datetime | None) -> bool:
     return bool(claimed)
 
 
-def _response_row(item: NewResponse) -> Response:
-    return Response(
-        id=item.id,
-        campaign=item.campaign_id,
-        questionnaire_version=item.version_id,
-        role=item.role,
-        channel=item.channel,
-        window=item.window_id,
-        ratee=item.ratee_id,
-        rater=item.rater,
-        device=item.device,
-        ticket=item.ticket_hash,
-        client_id=item.client_id,
-        submitted_at=item.submitted_at,
-        duration_s=item.duration_s,
-        off_hours=item.off_hours,
-        honeypot=item.honeypot,
-        interviewer=item.interviewer_id,
-        comment=item.comment,
-        corrects=item.corrects,
+RESPONSE_COLUMNS = (
+    "id",
+    "campaign",
+    "questionnaire_version",
+    "role",
+    "channel",
+    "window",
+    "ratee",
+    "rater",
+    "device",
+    "ticket",
+    "client_id",
+    "submitted_at",
+    "duration_s",
+    "off_hours",
+    "honeypot",
+    "interviewer",
+    "comment",
+    "corrects",
+)
+ANSWER_COLUMNS = ("id", "response", "item", "score", "value")
+
+
+def _response_row(item: NewResponse) -> tuple[Any, ...]:
+    """The values of RESPONSE_COLUMNS for one response."""
+    return (
+        item.id,
+        item.campaign_id,
+        item.version_id,
+        item.role,
+        item.channel,
+        item.window_id,
+        item.ratee_id,
+        item.rater,
+        item.device,
+        item.ticket_hash,
+        item.client_id,
+        item.submitted_at,
+        item.duration_s,
+        item.off_hours,
+        item.honeypot,
+        item.interviewer_id,
+        item.comment,
+        item.corrects,
     )
 
 
