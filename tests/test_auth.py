@@ -127,3 +127,10 @@ async def test_security_headers_are_set(client: Any) -> None:
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_the_bare_address_leads_to_the_console_login(client: Any) -> None:
+    root = await client.get("/", follow_redirects=False)
+    assert root.status_code in (302, 303) and root.headers["location"] == "/admin"
+    page = await client.get("/", follow_redirects=True)
+    assert page.status_code == 200 and 'name="password"' in page.text

@@ -28,6 +28,11 @@ class AuthController(Controller):
     include_in_schema = False
     opt = {"max_body": 8 * 1024, "max_fields": 20}  # noqa: RUF012
 
+    @get("/", sync_to_thread=False)
+    def root(self) -> Redirect:
+        # whoever opens the bare address lands on the console (which asks for a login)
+        return Redirect("/admin")
+
     @get("/login", sync_to_thread=False)
     def login_page(
         self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
