@@ -15,17 +15,9 @@ from typing import Any
 
 from browser.conftest import ADMIN_PASSWORD, DESKTOP, PHONE
 from browser.test_citizen_browser import rate_every_question, submit
+from test_citizen import decode_qr
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def decode_qr(png: bytes) -> str:
-    import cv2
-    import numpy as np
-
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    return str(text)
 
 
 def filled_template(template: bytes, folder: Path) -> Path:
