@@ -15,13 +15,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "live-server-secret-" + "s" * 40
@@ -283,3 +284,33 @@ class PrivateCluster:
                 timeout=60,
                 check=False,
             )
+
+
+class BackgroundClients:
+    """Clients posting from a thread of their own until told to stop: ``senders``
+    coroutines share one httpx client. Subclasses write ``_sender``."""
+
+    http_timeout = 10.0
+
+    def __init__(self, senders: int) -> None:
+        self.senders = senders
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+        assert not self._thread.is_alive()
+
+    async def _main(self) -> None:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=self.http_timeout) as http:
+            await asyncio.gather(*(self._sender(http, n) for n in range(self.senders)))
+
+    async def _sender(self, http: Any, n: int) -> None:
+        raise NotImplementedError

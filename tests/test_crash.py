@@ -16,7 +16,6 @@ import asyncio
 import shutil
 import sqlite3
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +28,7 @@ import pytest
 from conftest import WORKER
 from live_server import (
     READY_TIMEOUT_S,
+    BackgroundClients,
     LiveServer,
     PrivateCluster,
     postgres_bin,
@@ -37,32 +37,17 @@ from live_server import (
 )
 
 
-class Stream:
+class Stream(BackgroundClients):
     """Devices posting ratings over and over from a background thread until told
     to stop; remembers what the server acknowledged and every status it gave."""
 
     def __init__(self, base: Callable[[], str], devices: list[list[str]], senders: int = 6):
+        super().__init__(senders)
         self.base = base
         self.devices = devices
-        self.senders = senders
         self.acked: list[str] = []
         self.statuses: list[tuple[float, int, dict[str, str]]] = []
         self.sent: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    def start(self) -> Stream:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
-        assert not self._thread.is_alive()
-
-    async def _main(self) -> None:
-        async with httpx.AsyncClient(timeout=10) as http:
-            await asyncio.gather(*(self._sender(http, n) for n in range(self.senders)))
 
     async def _sender(self, http: httpx.AsyncClient, n: int) -> None:
         i = 0

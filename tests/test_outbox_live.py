@@ -33,6 +33,7 @@ import pytest
 from conftest import ENGINE, WORKER
 from live_server import (
     READY_TIMEOUT_S,
+    BackgroundClients,
     LiveServer,
     cli,
     create_pg_database,
@@ -173,32 +174,19 @@ class ChaosReceiver:
         return Handler
 
 
-class Load:
+class Load(BackgroundClients):
     """Citizens (QR page, then the form) and window devices (the API) posting from a
     background thread until stopped; remembers what the server acknowledged."""
 
+    http_timeout = 15.0
+
     def __init__(self, base: Callable[[], str], seeded: dict[str, Any], senders: int = 6):
+        super().__init__(senders)
         self.base = base
         self.refs: list[str] = seeded["refs"]
         self.devices: list[list[str]] = seeded["devices"]
-        self.senders = senders
         self.acked: list[str] = []  # client ids: "web:<submission>" or "dev:<uuid>"
         self.statuses: Counter[int] = Counter()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    def start(self) -> Load:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
-        assert not self._thread.is_alive()
-
-    async def _main(self) -> None:
-        async with httpx.AsyncClient(timeout=15) as http:
-            await asyncio.gather(*(self._sender(http, n) for n in range(self.senders)))
 
     async def _sender(self, http: httpx.AsyncClient, n: int) -> None:
         i = 0
