@@ -45,7 +45,7 @@ def aggregate(
         n_eff = sw**2 / sw2
         var = dev2 / sw * n_eff / (n_eff - 1)
         se = np.sqrt(var / n_eff)
-    overall = np.where(np.isnan(table.overall[rows]), table.score[rows], table.overall[rows])
+    overall = table.overall_level()[rows]
     satisfied = np.bincount(group, weights=w * (overall >= c.satisfied_min), minlength=n_groups)
 
     # distinct raters among used responses, for the k rule

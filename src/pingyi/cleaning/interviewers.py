@@ -24,10 +24,6 @@ from .types import DEFAULT_CHANNEL, DEVICE_CHANNEL
 INTERVIEW_CHANNELS = ("interview", "phone", "mystery")
 
 
-def _overall(table: ResponseTable) -> np.ndarray:
-    return np.where(np.isnan(table.overall), table.score, table.overall)
-
-
 def flag_interviewers(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> None:
     c = cfg.interviewers
     public = (table.role == "public") & (table.channel != DEFAULT_CHANNEL) & (ledger.weight > 0)
@@ -81,7 +77,7 @@ def flag_interviewers(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger)
         )
 
     # 2. a day of only top ratings from one interviewer or phone, improbable by chance
-    overall = _overall(table)
+    overall = table.overall_level()
     top = overall >= cfg.screening.top_score
     dated = public & np.isfinite(table.t) & (table.channel != DEVICE_CHANNEL)
     source = np.where(

@@ -128,7 +128,7 @@ def _timestamps(
     return parsed[codes]
 
 
-def _dictionary(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
+def dictionary_codes(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
     """A string column as (distinct values, int codes per row); nulls read as ''."""
     if column.null_count:
         column = column.cast(pa.string()).fill_null("")
@@ -150,7 +150,7 @@ def _strings(
 ) -> np.ndarray:
     """Object array of str, one shared str per distinct value (saves most of the memory);
     the dictionary codes go into ``keep[name]`` when asked."""
-    uniques, codes = _dictionary(column)
+    uniques, codes = dictionary_codes(column)
     values = np.empty(len(uniques), dtype=object)
     values[:] = uniques
     if keep is not None:
@@ -249,7 +249,7 @@ def _number_column(
     column: pa.ChunkedArray, name: str, allow_empty: bool, lines: bool
 ) -> np.ndarray:
     if _is_text(column) or pa.types.is_null(column.type):
-        uniques, codes = _dictionary(
+        uniques, codes = dictionary_codes(
             column.cast(pa.string()) if pa.types.is_null(column.type) else column
         )
         return _floats(uniques, codes, name, allow_empty, lines)
@@ -271,7 +271,7 @@ def _number_column(
 def _time_column(column: pa.ChunkedArray, utc_offset_hours: float, lines: bool) -> np.ndarray:
     t = column.type
     if _is_text(column) or pa.types.is_null(t):
-        uniques, codes = _dictionary(column)
+        uniques, codes = dictionary_codes(column)
         return _timestamps(uniques, codes, utc_offset_hours, lines)
     if pa.types.is_date(t):
         column = column.cast(pa.timestamp("s"))

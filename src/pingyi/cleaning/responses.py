@@ -90,6 +90,10 @@ class ResponseTable:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def overall_level(self) -> np.ndarray:
+        """The overall item, or the composite where a response has none."""
+        return np.where(np.isnan(self.overall), self.score, self.overall)
+
 
 # (role, item) -> weight of the item in the response's composite; absent pairs weigh 1
 ItemWeights = Mapping[tuple[str, str], float]

@@ -263,7 +263,7 @@ def flag_bursts(
     ticket_counts: TicketCounts | None,
 ) -> None:
     c = cfg.screening
-    value = np.where(np.isnan(table.overall), table.score, table.overall)
+    value = table.overall_level()
     usable = (
         np.isin(table.role, c.roles_with_time)
         & np.isfinite(table.t)

@@ -54,15 +54,10 @@ def minhash(texts: list[str], n_hashes: int, shingle: int, seed: int) -> np.ndar
 
 def flag_scripted(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> None:
     c = cfg.scripted
-    texts = [normalise(t) for t in table.comment.tolist()]
-    rows = np.array(
-        [
-            i
-            for i, t in enumerate(texts)
-            if len(t) >= c.min_length and table.channel[i] != DEFAULT_CHANNEL
-        ],
-        dtype=np.int64,
-    )
+    # most responses carry no comment: only those with one are normalised
+    written = np.flatnonzero((table.comment != "") & (table.channel != DEFAULT_CHANNEL))
+    texts = {int(i): normalise(table.comment[i]) for i in written}
+    rows = np.array([i for i, t in texts.items() if len(t) >= c.min_length], dtype=np.int64)
     if len(rows) < c.min_cluster:
         return
     signatures = minhash([texts[i] for i in rows], c.bands * c.rows, c.shingle, c.seed)

@@ -23,6 +23,7 @@ import pyarrow as pa
 from pyarrow import csv as pcsv
 
 from pingyi.cleaning import Ratings
+from pingyi.cleaning.io import dictionary_codes
 from pingyi.db.engine import PooledSQLiteEngine, SafePostgresEngine
 from pingyi.db.tables import Answer, Response, Staff
 from pingyi.services.campaigns import pseudonym
@@ -72,21 +73,12 @@ async def answer_columns(campaign_id: int) -> tuple[np.ndarray, list[str], np.nd
         response = pa.chunked_array([pa.array(ids, pa.string()).dictionary_encode()])
         item = pa.chunked_array([pa.array(codes, pa.string()).dictionary_encode()])
         score = pa.chunked_array([pa.array(values, pa.float64())])
-    response_ids, response_codes = _dictionary(response)
-    item_values, item_codes = _dictionary(item)
+    response_ids, response_codes = dictionary_codes(response)
+    item_values, item_codes = dictionary_codes(item)
     item_objects = np.empty(len(item_values), dtype=object)
     item_objects[:] = item_values
     levels = score.to_numpy() if len(score) else np.zeros(0)
     return response_codes, response_ids, item_objects[item_codes], levels.astype(float)
-
-
-def _dictionary(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
-    unified = pa.Table.from_arrays([column], ["c"]).unify_dictionaries().column(0)
-    if unified.num_chunks == 0 or len(unified) == 0:
-        return [], np.zeros(0, np.int64)
-    values = unified.chunk(0).dictionary.to_pylist()
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in unified.chunks])
-    return values, codes.astype(np.int64)
 
 
 def _text(values: list[Any]) -> np.ndarray:
