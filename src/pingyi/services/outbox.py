@@ -46,11 +46,10 @@ from pingyi.db.tables import (
     Unit,
 )
 from pingyi.services import audit
-from pingyi.services.background import PeriodicTask
+from pingyi.services.background import PeriodicTask, SchedulerLock
 from pingyi.services.outbound import CaseRecord, RatingRecord, Record, build, load_format
 
 if TYPE_CHECKING:
-    from pingyi.services.schedule import SchedulerLock
     from pingyi.services.writer import NewResponse
     from pingyi.settings import Settings
 
@@ -598,7 +597,6 @@ async def connection_pool(size: int) -> AsyncIterator[None]:
 
 
 def outbox_lock(data_dir: Path) -> SchedulerLock:
-    from pingyi.services.schedule import SchedulerLock
 
     return SchedulerLock(data_dir / "outbox.lock", key=OUTBOX_LOCK_KEY)
 

@@ -67,7 +67,7 @@ from pingyi.db.tables import (
 )
 from pingyi.scoring import Policy
 from pingyi.services import audit
-from pingyi.services.background import PeriodicTask
+from pingyi.services.background import PeriodicTask, SchedulerLock
 from pingyi.services.scores import frozen
 
 log = logging.getLogger("pingyi.retention")
@@ -505,7 +505,6 @@ class PurgeScheduler(PeriodicTask[PurgeResult]):
 
 
 def purge_lock(data_dir: Path) -> Any:
-    from pingyi.services.schedule import SchedulerLock
 
     return SchedulerLock(data_dir / "purge.lock", key=PURGE_LOCK_KEY)
 

@@ -16,27 +16,22 @@ campaigns, so a campaign is never opened twice.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from piccolo.engine.postgres import PostgresEngine
-
 from pingyi.db.tables import Campaign
 from pingyi.hours import LOCAL_TZ
 from pingyi.services import audit
 from pingyi.services import campaigns as campaign_service
-from pingyi.services.background import PeriodicTask
+from pingyi.services.background import PeriodicTask, SchedulerLock
 
 log = logging.getLogger("pingyi.schedule")
 
 ACTOR = "scheduler"
-LOCK_KEY = 0x70696E677969  # "pingyi": the advisory lock id on PostgreSQL
 SCHEDULABLE = ("draft", "open")
 
 
@@ -209,69 +204,6 @@ async def set_schedule(
 
 
 # one scheduler among many workers
-
-
-class SchedulerLock:
-    """Held by at most one process: PostgreSQL advisory lock on a connection of its
-    own, or an exclusive file lock in the data folder on SQLite."""
-
-    def __init__(self, lock_file: Path | None = None, key: int = LOCK_KEY) -> None:
-        self.lock_file = lock_file
-        self.key = key  # the purge holds a lock of its own
-        self._connection: Any = None
-        self._fd: int | None = None
-
-    async def acquire(self) -> bool:
-        engine = Campaign._meta.db
-        if isinstance(engine, PostgresEngine):
-            return await self._acquire_pg(engine)
-        return self._acquire_file()
-
-    async def _acquire_pg(self, engine: PostgresEngine) -> bool:
-        if self._connection is not None:
-            try:  # still ours? a dropped connection has released the lock
-                await self._connection.fetchval("SELECT 1")
-                return True
-            except Exception:
-                with contextlib.suppress(Exception):
-                    await self._connection.close()
-                self._connection = None
-        connection = await engine.get_new_connection()
-        if await connection.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
-            self._connection = connection
-            return True
-        await connection.close()
-        return False
-
-    def _acquire_file(self) -> bool:
-        import fcntl
-
-        if self._fd is not None:
-            return True
-        if self.lock_file is None:
-            return True  # no folder to coordinate through: the caller is alone
-        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    async def release(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.execute("SELECT pg_advisory_unlock($1)", self.key)
-                await self._connection.close()
-            self._connection = None
-        if self._fd is not None:
-            import fcntl
-
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
 
 
 class Scheduler(PeriodicTask[TickResult]):
