@@ -139,3 +139,43 @@ def render(kind: str, facts: dict[str, Any], rows: list[FeedRow], lang: str) -> 
     if kind == "json":
         return to_json(facts, rows)
     raise ValueError("format must be csv, xlsx or json")
+
+
+# any console table, filtered as shown (web/tables.py)
+
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def table_xlsx(header: Sequence[str], rows: Iterable[Iterable[Any]], title: str = "") -> bytes:
+    """One sheet, a bold frozen header, text neutralised like the feed's."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)  # streams rows: a 5,000-row table stays small in memory
+    sheet = book.create_sheet(re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "table")
+    sheet.freeze_panes = "A2"
+    bold = []
+    for h in header:
+        cell = WriteOnlyCell(sheet, value=neutralise(h))
+        cell.font = Font(bold=True)
+        bold.append(cell)
+    sheet.append(bold)
+    for row in rows:
+        sheet.append(["" if v is None else neutralise(v) for v in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def table_file(
+    kind: str, header: Sequence[str], rows: Iterable[Iterable[Any]], title: str = ""
+) -> bytes:
+    if kind == "csv":
+        return write_csv(header, rows)
+    if kind == "xlsx":
+        return table_xlsx(header, rows, title)
+    raise ValueError("format must be csv or xlsx")

@@ -7,19 +7,21 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from pingyi import charts
 from pingyi.cleaning import REASON_EXPLANATIONS, REASONS
-from pingyi.db.tables import Campaign, CampaignUnit, CleaningRun, Flag, ServiceWindow
+from pingyi.db.tables import Campaign, CampaignUnit, CleaningRun, ServiceWindow
+from pingyi.i18n import translate
 from pingyi.qr import qr_png, qr_svg
 from pingyi.services import campaigns as campaign_service
-from pingyi.services import cleaning_run, monitoring, peer
+from pingyi.services import cleaning_run, listings, monitoring, peer
 from pingyi.services.links import window_url
 from pingyi.sheets import WindowSheet, render_sheets_pdf
+from pingyi.web import tables
 from pingyi.web.guards import current_user
-from pingyi.web.rendering import attachment, render
+from pingyi.web.rendering import attachment, render, request_language
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -214,36 +216,104 @@ async def campaign_invitations(
     )
 
 
-@get("/admin/campaigns/{code:str}/flags", opt={"permission": "cleaning.review"})
-async def campaign_flags(
-    request: Request[Any, Any, Any], code: FromPath[str], reason: FromQuery[str | None] = None
-) -> Template:
-    campaign = await _campaign(code)
-    run = (
+FLAG_TABLE = tables.TableSpec(
+    sorts=tuple(listings.FLAG_SORTS),
+    default_sort="reason",
+    filters={
+        "reason": tuple(REASONS),
+        "action": listings.FLAG_ACTIONS,
+        "state": listings.FLAG_STATES,
+    },
+)
+
+
+async def _latest_run(campaign_id: int) -> dict[str, Any] | None:
+    return (
         await CleaningRun.select(CleaningRun.revision, CleaningRun.summary)
-        .where(CleaningRun.campaign == campaign["id"])
+        .where(CleaningRun.campaign == campaign_id)
         .order_by(CleaningRun.revision, ascending=False)
         .output(load_json=True)
         .first()
     )
-    flags: list[Any] = []
+
+
+@get("/admin/campaigns/{code:str}/flags", opt={"permission": "cleaning.review"})
+async def campaign_flags(request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
+    campaign = await _campaign(code)
+    try:
+        query = tables.parse(request.query_params, FLAG_TABLE)
+    except tables.TableError as exc:
+        return tables.refused(request, exc)
+    run = await _latest_run(campaign["id"])
+    page = tables.Page([], 0, query)
     if run:
-        query = Flag.select().where(
-            (Flag.campaign == campaign["id"]) & (Flag.revision == run["revision"])
-        )
-        if reason in REASONS:
-            query = query.where(Flag.reason == reason)
-        flags = list(await query.order_by(Flag.reason).limit(500))
+        rows, total = await listings.flags(tables.listing(query), campaign["id"], run["revision"])
+        if query.page > 1 and not rows and total:  # past the last page: the last one
+            query = tables.clamp(query, total)
+            rows, total = await listings.flags(
+                tables.listing(query), campaign["id"], run["revision"]
+            )
+        page = tables.Page(rows, total, query)
+    current = query.filters.get("reason")
     return render(
         request,
         "admin/flags.html",
         campaign=campaign,
         run=run,
-        flags=flags,
+        page=page,
+        sizes=tables.PAGE_SIZES,
         reasons=REASONS,
+        actions=listings.FLAG_ACTIONS,
+        states=listings.FLAG_STATES,
         explanations=REASON_EXPLANATIONS,
-        current=reason,
+        current=current,
     )
+
+
+@get("/admin/campaigns/{code:str}/flags/export", opt={"permission": "cleaning.review"})
+async def campaign_flags_export(
+    request: Request[Any, Any, Any], code: FromPath[str]
+) -> Template | Response[bytes]:
+    """The flags the table shows with the same parameters, every page."""
+    campaign = await _campaign(code)
+    try:
+        query = tables.parse(request.query_params, FLAG_TABLE)
+        fmt = tables.export_format(request.query_params)
+    except tables.TableError as exc:
+        return tables.refused(request, exc)
+    run = await _latest_run(campaign["id"])
+    rows: list[dict[str, Any]] = []
+    if run:
+        rows, _ = await listings.flags(
+            tables.listing(query, everything=True), campaign["id"], run["revision"]
+        )
+    lang = request_language(request)
+    header = [
+        translate(key, lang)
+        for key in (
+            "flags.reason",
+            "flags.action",
+            "flags.weight",
+            "flags.ratee",
+            "flags.rater",
+            "flags.detail",
+            "flags.overridden",
+        )
+    ] + ["response_id"]
+    body = (
+        [
+            f["reason"],
+            f["action"],
+            f["weight"],
+            f["ratee"],
+            f["rater"],
+            f["detail"],
+            translate("table.yes" if f["overridden"] else "table.no", lang),
+            f["response_id"],
+        ]
+        for f in rows
+    )
+    return tables.download(request, fmt, f"{code}-flags", header, body)
 
 
 @post(
@@ -351,6 +421,7 @@ CAMPAIGN_HANDLERS = [
     campaign_sheets,
     campaign_invitations,
     campaign_flags,
+    campaign_flags_export,
     flag_override,
     cleaning_report,
 ]

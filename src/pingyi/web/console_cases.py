@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from pingyi.db.tables import Campaign
+from pingyi.hours import LOCAL_TZ
 from pingyi.i18n import translate
-from pingyi.services import cases
+from pingyi.services import cases, listings
 from pingyi.services.phone import interviewer_rater
 from pingyi.services.public_rating import (
     REASONS,
@@ -21,6 +23,7 @@ from pingyi.services.public_rating import (
     validate,
     window_context,
 )
+from pingyi.web import tables
 from pingyi.web.console_campaigns import Form, campaign_windows
 from pingyi.web.guards import current_user
 from pingyi.web.rendering import render, request_language
@@ -33,17 +36,94 @@ def _user(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return user
 
 
+CASE_TABLE = tables.TableSpec(
+    sorts=tuple(listings.CASE_SORTS),
+    default_sort="opened",
+    default_desc=True,
+    filters={
+        "state": listings.CASE_STATES,
+        "unit": None,
+        "reason": REASONS,
+        "campaign": None,
+    },
+)
+
+
+async def _case_rows(
+    request: Request[Any, Any, Any], query: tables.TableQuery, everything: bool = False
+) -> tuple[list[dict[str, Any]], int]:
+    user = _user(request)
+    scope = int(user.get("unit_id") or -1) if user["role"] == "unit_leader" else None
+    now = datetime.now(UTC)
+    rows, total = await listings.cases(tables.listing(query, everything), now, scope)
+    return [{**r, "overdue": cases.is_overdue(r, now)} for r in rows], total
+
+
 @get("/admin/cases", opt={"permission": "case.handle"})
 async def case_list(request: Request[Any, Any, Any]) -> Template:
     user = _user(request)
-    state = request.query_params.get("state")
+    try:
+        query = tables.parse(request.query_params, CASE_TABLE)
+    except tables.TableError as exc:
+        return tables.refused(request, exc)
+    rows, total = await _case_rows(request, query)
+    if query.page > 1 and not rows and total:  # past the last page: show the last one
+        query = tables.clamp(query, total)
+        rows, total = await _case_rows(request, query)
+    leader = user["role"] == "unit_leader"
     return render(
         request,
         "admin/cases.html",
-        cases=await cases.list_cases(user, state),
+        page=tables.Page(rows, total, query),
+        sizes=tables.PAGE_SIZES,
+        units=await listings.unit_choices(int(user.get("unit_id") or -1) if leader else None),
+        reasons=REASONS,
+        states=listings.CASE_STATES,
         per_unit=await cases.overdue_per_unit() if user["role"] == "agency_admin" else [],
-        state=state or "",
     )
+
+
+@get("/admin/cases/export", opt={"permission": "case.handle"})
+async def case_export(request: Request[Any, Any, Any]) -> Template | Response[bytes]:
+    """Exactly the cases the table shows with the same parameters, every page."""
+    try:
+        query = tables.parse(request.query_params, CASE_TABLE)
+        fmt = tables.export_format(request.query_params)
+    except tables.TableError as exc:
+        return tables.refused(request, exc)
+    rows, _ = await _case_rows(request, query, everything=True)
+    lang = request_language(request)
+    header = [
+        "#",
+        translate("campaign.unit", lang),
+        translate("rate.window", lang),
+        translate("rate.reason", lang),
+        translate("table.reason_text", lang),
+        translate("case.opened", lang),
+        translate("case.contact_due", lang),
+        translate("case.rectify_due", lang),
+        translate("campaign.state", lang),
+    ]
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    body = (
+        [
+            r["id"],
+            r["unit_name"],
+            f"{r['window_number'] or ''} {r['window_name'] or ''}".strip(),
+            translate(f"reason.{r['reason_category']}", lang) if r["reason_category"] else "",
+            r["reason_text"],
+            when(r["opened_at"]),
+            when(r["contact_due"]),
+            when(r["rectify_due"]),
+            translate(f"case.{r['state']}", lang)
+            + (f" ({translate('table.case.overdue', lang)})" if r["overdue"] else ""),
+        ]
+        for r in rows
+    )
+    return tables.download(request, fmt, "cases", header, body)
 
 
 async def _case(request: Request[Any, Any, Any], case_id: int) -> dict[str, Any]:
@@ -190,6 +270,7 @@ async def interview_submit(
 
 CASE_HANDLERS = [
     case_list,
+    case_export,
     case_detail,
     case_contact,
     case_contacted,

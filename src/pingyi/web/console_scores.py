@@ -20,6 +20,7 @@ from pingyi.numbers import plain_int
 from pingyi.scoring import GRADE_PRESETS, Policy
 from pingyi.services import appeals, cleaning_run, scores
 from pingyi.services.campaigns import CampaignError
+from pingyi.web import score_table, tables
 from pingyi.web.console_campaigns import Form, _actor, _campaign
 from pingyi.web.guards import current_user
 from pingyi.web.rendering import attachment, render, request_language
@@ -54,6 +55,11 @@ async def _feed(request: Request[Any, Any, Any], code: str) -> tuple[dict[str, A
     return await scores.published_feed(code)
 
 
+def _fixed(facts: dict[str, Any]) -> dict[str, str]:
+    """The agency's preview of unpublished numbers stays a preview in every link."""
+    return {} if facts["published"] else {"preview": "1"}
+
+
 @get("/admin/scores", opt={"permission": "scores.view"})
 async def scores_list(request: Request[Any, Any, Any]) -> Template:
     published = {
@@ -78,10 +84,16 @@ async def scores_page(request: Request[Any, Any, Any], code: FromPath[str]) -> T
         return _error(request, exc)
     policy = Policy.from_json(facts["policy"], strict=False)
     lang = request_language(request)
+    zh_labels = [policy.label(level) for level in range(len(policy.labels))]
+    try:
+        query = tables.parse(request.query_params, score_table.SCORES_TABLE, _fixed(facts))
+        shown = tables.page_of(score_table.select(rows, query, zh_labels), query)
+    except tables.TableError as exc:
+        return tables.refused(request, exc)
+    # the charts describe the whole feed, whatever the table shows
     totals = [r.total for r in rows if r.total is not None]
     grades = Counter(r.recommended_grade for r in rows if r.recommended_grade)
     labels = [policy.label(level, lang) for level in range(len(policy.labels))]
-    zh_labels = [policy.label(level) for level in range(len(policy.labels))]
     campaign = await _campaign(code)
     # the agency sees what cleaning did to these scores before HR does
     summary = (
@@ -95,7 +107,9 @@ async def scores_page(request: Request[Any, Any, Any], code: FromPath[str]) -> T
         campaign=campaign,
         summary=summary,
         facts=facts,
-        rows=rows,
+        page=shown,
+        sizes=tables.PAGE_SIZES,
+        units=score_table.units_of(rows),
         policy=policy,
         grade_labels=zh_labels,
         presets=GRADE_PRESETS,
@@ -123,6 +137,14 @@ async def scores_export(
         facts, rows = await _feed(request, code)
     except scores.ScoresError as exc:
         return _error(request, exc)
+    policy = Policy.from_json(facts["policy"], strict=False)
+    try:  # the rows the table shows with the same parameters, every page
+        query = tables.parse(request.query_params, score_table.SCORES_TABLE)
+        rows = score_table.select(
+            rows, query, [policy.label(level) for level in range(len(policy.labels))]
+        )
+    except tables.TableError as exc:
+        return tables.refused(request, exc)
     lang = request_language(request)
     body = exports.render(kind, facts, rows, lang)
     suffix = "" if facts["published"] else "-preview"
