@@ -3,7 +3,8 @@
 - `browser`: the distribution's Chromium (/usr/bin/chromium, or PINGYI_CHROMIUM),
   headless, driven by Playwright; never a downloaded browser. `scripts/test`
   installs Chromium when it is missing; without it these tests fail, they are not
-  skipped.
+  skipped. Every page a test reaches through it is audited by axe-core (WCAG 2.1
+  A and AA, see axe.py); any violation fails the test.
 - `live_database`: a database of the test's own (SQLite file, or a PostgreSQL
   database named after the run and the xdist worker).
 - `demo_server` / `empty_server`: `pingyi serve` in a subprocess on a free port,
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from browser.axe import Audit, instrument
 from conftest import ENGINE, WORKER
 from live_server import (
     LiveServer,
@@ -50,7 +52,13 @@ ADMIN_PASSWORD = "agency password 2026"
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def axe(monkeypatch: pytest.MonkeyPatch) -> Audit:
+    """The axe-core audit of this test's pages (what was audited, late findings)."""
+    return instrument(monkeypatch)
+
+
+@pytest.fixture
+def browser(axe: Audit) -> Iterator[Any]:
     # Per test: Playwright's sync API keeps an event loop running in this thread
     # while it lives, which the suite's other (async) tests must not meet.
     from playwright.sync_api import sync_playwright
@@ -71,6 +79,8 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+    if axe.failures:
+        pytest.fail("\n\n".join(axe.failures), pytrace=False)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 
-def test_api_docs_render_from_local_files(browser: Any, empty_server: Any) -> None:
+def test_api_docs_render_from_local_files(browser: Any, empty_server: Any, axe: Any) -> None:
     page = browser.new_page()
     requested: list[str] = []
     problems: list[str] = []
@@ -18,6 +18,9 @@ def test_api_docs_render_from_local_files(browser: Any, empty_server: Any) -> No
     )
     page.goto(f"{empty_server.base}/api/docs")
     page.wait_for_selector(".opblock", timeout=30_000)
+    page.click(".opblock-summary-control")  # one operation opened, its form shown
+    page.wait_for_selector(".opblock-body")
+    axe.check(page)  # again, now that Swagger UI has drawn the operations
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert paths and all(p.replace("\u200b", "").startswith("/api/") for p in paths), paths
     assert any("/api/v1/ratings" in p.replace("\u200b", "") for p in paths)

@@ -5,6 +5,13 @@ window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
     url: root.getAttribute("data-schema"),
     dom_id: "#swagger-ui",
-    deepLinking: true,
+    // Deep links would put a link inside each operation's toggle button (nested
+    // interactive controls, an accessibility failure).
+    deepLinking: false,
+    onComplete: function () {
+      // Swagger UI leaves its server list without an accessible name.
+      var servers = document.getElementById("servers");
+      if (servers) servers.setAttribute("aria-label", "Servers");
+    },
   });
 });

@@ -42,7 +42,8 @@ class LocalSwaggerPlugin(OpenAPIRenderPlugin):
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{title}</title>"
-            f'<link rel="stylesheet" href="{ASSETS_PATH}/swagger-ui.css"></head>'
+            f'<link rel="stylesheet" href="{ASSETS_PATH}/swagger-ui.css">'
+            '<link rel="stylesheet" href="/static/api-docs.css"></head>'
             f'<body><div id="swagger-ui" data-schema="{schema}"></div>'
             f'<script src="{ASSETS_PATH}/swagger-ui-bundle.js"></script>'
             '<script src="/static/api-docs.js"></script></body></html>'
