@@ -147,6 +147,7 @@ LEADER_VIEWS: dict[str, tuple[list[str], list[str]]] = {
     "/admin/campaigns/{code:str}/indicators": ([f"{OWN_UNIT}1号窗口"], [OTHER_UNIT]),
     "/admin/campaigns/{code:str}/indicators.csv": (["u1-W1"], ["u2-", OTHER_UNIT]),
     "/admin/cases": ([OWN_UNIT], [OTHER_UNIT]),
+    "/admin/cases/export": ([OWN_UNIT], [OTHER_UNIT]),
     "/admin/cases/{case_id:int}": ([OWN_UNIT], [OTHER_UNIT]),
     "/me": ([], [OTHER_UNIT]),
 }
