@@ -13,7 +13,7 @@ os.environ.setdefault("PICCOLO_CONF", "pingyi.piccolo_conf")
 
 import click
 
-from pingyi.settings import SettingsError, get_settings
+from pingyi.settings import LANGUAGES, SettingsError, get_settings
 
 T = TypeVar("T")
 
@@ -333,7 +333,7 @@ def campaign_publish(code: str, note: str) -> None:
     "--format", "kind", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True
 )
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False))
-@click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="zh-CN", show_default=True)
 def export(campaign_code: str, kind: str, out_file: str, lang: str) -> None:
     """Write a published campaign's scores for HR (the same as the HR pages)."""
     from pingyi.exports import render
@@ -415,7 +415,7 @@ def qr(campaign_code: str | None, out_dir: str) -> None:
     "--out", "out_file", required=True, type=click.Path(dir_okay=False), help="HTML file."
 )
 @click.option("--revision", type=int, default=None, help="Cleaning revision (default: latest).")
-@click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="zh-CN", show_default=True)
 def report(campaign_code: str, out_file: str, revision: int | None, lang: str) -> None:
     """Write the campaign report (白皮书): one self-contained HTML page, printable to PDF."""
     from pathlib import Path

@@ -10,11 +10,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypedDict
 
+from pingyi.i18n import available_languages
+
 # In a checkout (or an editable install) the top-level folders sit two levels above
 # the package; a deployment may place them elsewhere and say so in the environment.
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-LANGUAGES = ("zh-CN", "en")
+# The languages are the gettext catalogs on disk (pingyi/locale/): a new catalog adds one.
+LANGUAGES = available_languages()
 
 
 class SettingsError(RuntimeError):
@@ -117,8 +120,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     elif len(secret_key) < 32:
         raise SettingsError("PINGYI_SECRET_KEY must be at least 32 characters long")
     language = env.get("PINGYI_LANGUAGE", "zh-CN").strip() or "zh-CN"
-    if language not in LANGUAGES:
-        raise SettingsError(f"PINGYI_LANGUAGE must be one of {', '.join(LANGUAGES)}")
+    if language not in available_languages():
+        raise SettingsError(
+            f"PINGYI_LANGUAGE must be one of {', '.join(available_languages())}"
+            " (the catalogs in pingyi/locale/)"
+        )
     templates_dir = Path(env.get("PINGYI_TEMPLATES_DIR") or _PROJECT_ROOT / "templates")
     migrations_dir = Path(
         env.get("PINGYI_MIGRATIONS_DIR") or _PROJECT_ROOT / "migrations"

@@ -59,7 +59,7 @@ from pingyi.db.tables import (
     Unit,
 )
 from pingyi.hours import LOCAL_TZ
-from pingyi.i18n import MESSAGES, translate
+from pingyi.i18n import SOURCE_LANGUAGE, has_message, pick_language, translate
 from pingyi.services import mystery, phone
 from pingyi.services.corrections import superseded_ids
 from pingyi.settings import get_settings
@@ -333,7 +333,7 @@ class Lookups:
 
 def _label(t: Callable[..., str], prefix: str, value: str) -> str:
     key = f"{prefix}.{value}"
-    return t(key) if key in MESSAGES else value
+    return t(key) if has_message(key) else value
 
 
 def _staff_rows(scores: list[dict[str, Any]], look: Lookups) -> list[dict[str, Any]]:
@@ -1008,7 +1008,7 @@ async def build_report(
         units={u["id"]: u for u in await Unit.select()},
         windows=windows,
         staff=staff,
-        lang="en" if lang.lower().startswith("en") else "zh-CN",
+        lang=pick_language(lang, SOURCE_LANGUAGE),
         # every staff member ever on file, not only those rated: a comment may name anyone
         names=rs.Blanker(
             rs.name_terms(

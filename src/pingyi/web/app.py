@@ -56,6 +56,7 @@ from pingyi.web.headers import security_headers
 from pingyi.web.health import healthz
 from pingyi.web.limits import input_limits_middleware
 from pingyi.web.peer import PeerController
+from pingyi.web.rendering import configure_templates
 from pingyi.web.sessions import RotatingSessionConfig
 
 log = logging.getLogger("pingyi.web")
@@ -178,7 +179,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         multipart_form_part_limit=50,
         stores={"sessions": _session_store(settings)},
         template_config=TemplateConfig(
-            directory=settings.templates_dir, engine=JinjaTemplateEngine
+            directory=settings.templates_dir,
+            engine=JinjaTemplateEngine,
+            engine_callback=configure_templates,
         ),
         openapi_config=OpenAPIConfig(
             title="pingyi API",

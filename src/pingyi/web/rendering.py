@@ -5,22 +5,57 @@ from __future__ import annotations
 import re
 from functools import partial
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from litestar import Request
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 
-from pingyi.i18n import pick_language, translate
+from pingyi.i18n import (
+    language_names,
+    match_language,
+    pick_language,
+    traditional_from_header,
+    translate,
+    translations,
+)
 from pingyi.settings import get_settings
 
 LANG_COOKIE = "lang"
 
 
 def request_language(request: Request[Any, Any, Any]) -> str:
-    default = get_settings().language
-    return pick_language(
-        request.query_params.get("lang") or request.cookies.get(LANG_COOKIE), default
+    """A link's ?lang=, else the remembered choice, else a Traditional-Chinese browser's
+    zh-Hant, else the deployment's language."""
+    chosen = match_language(request.query_params.get("lang")) or match_language(
+        request.cookies.get(LANG_COOKIE)
     )
+    if chosen:
+        return chosen
+    header = traditional_from_header(request.headers.get("accept-language"))
+    return header or pick_language(None, get_settings().language)
+
+
+def language_links(request: Request[Any, Any, Any], current: str) -> list[dict[str, Any]]:
+    """The language switch: every language, named in itself, linking to this same page
+    (its other query parameters kept) in that language."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return [
+        {
+            "tag": tag,
+            "name": name,
+            "current": tag == current,
+            "href": "?" + urlencode([*params, ("lang", tag)]),
+        }
+        for tag, name in language_names().items()
+    ]
+
+
+def configure_templates(engine: JinjaTemplateEngine) -> None:
+    """Install jinja2's i18n extension ({% trans %}, _()); it reads gettext and ngettext
+    from each render's context (see render), so requests never share a language."""
+    engine.engine.add_extension("jinja2.ext.i18n")
+    engine.engine.install_null_translations()  # type: ignore[attr-defined]
 
 
 def render(
@@ -28,11 +63,15 @@ def render(
 ) -> Template:
     lang = request_language(request)
     session = request.scope.get("session") or {}
+    catalog = translations(lang)
     response = Template(
         template_name=template,
         context={
             "lang": lang,
             "t": partial(translate, lang=lang),
+            "gettext": catalog.gettext,
+            "ngettext": catalog.ngettext,
+            "languages": language_links(request, lang),
             "user": session.get("user") if isinstance(session, dict) else None,
             "path": request.url.path,
             **context,
