@@ -308,7 +308,7 @@ async def campaign_flags_export(
             f["ratee"],
             f["rater"],
             f["detail"],
-            translate("table.yes" if f["overridden"] else "table.no", lang),
+            translate("table.yes", lang) if f["overridden"] else translate("table.no", lang),
             f["response_id"],
         ]
         for f in rows
