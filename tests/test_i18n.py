@@ -155,6 +155,26 @@ def test_halls_terms_read_naturally_in_traditional_chinese() -> None:
     assert all("視窗" not in text for text, _ in _entries("zh-Hant").values())
 
 
+# Simplified-only characters common in these texts (OpenCC s2tw changes each, and none
+# is also a Traditional character in this vocabulary): a 繁體中文 text must hold none.
+SIMPLIFIED_ONLY = set(
+    "评价数访满结请单时计码为后众议动间与于个发号项选录记样权员据办检过机开对编问无没写联拨务链处级报内组规应择标题扫显这复谢"
+    "暂钟类说则该试构导关变语统称维会条实认给隐词误层达仅体较页随电话总点审态参岗诉调销网决额键来设谈状别综属辑经连两现种见进"
+    "从运断预将续优须轮区错织长搁队质载监论况览谁门异终确创驻当约补户尝响频删纹张贴占传负责馈头环绝们继诱测阈际冻账启历刚愿触"
+    "义线热减独输签备钥滞败让执筛毕纸证业练释违费简吗络识还厅径挂听击书护汇团纯宽严离尽装"
+)
+
+
+def test_traditional_texts_hold_no_simplified_characters() -> None:
+    leftovers = {
+        key: "".join(sorted(set(text) & SIMPLIFIED_ONLY))
+        for key, (text, _) in _entries("zh-Hant").items()
+        if set(text) & SIMPLIFIED_ONLY
+    }
+    assert leftovers == {}
+    assert set(_entries("zh-CN")["rate.overall"][0]) & SIMPLIFIED_ONLY  # the check can fail
+
+
 @pytest.mark.parametrize(
     ("asked", "chosen"),
     [
