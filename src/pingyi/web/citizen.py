@@ -32,6 +32,7 @@ from pingyi.services.public_rating import (
 )
 from pingyi.services.reports import record_pressure
 from pingyi.web.guessing import wrong_link
+from pingyi.web.rating_fields import marked_rating_errors
 from pingyi.web.rendering import render, request_language
 from pingyi.web.state import limiter_of, reference_cache_of, settings_of, writer_of
 
@@ -81,7 +82,7 @@ def _form(
         token=token.encode(),
         action=action,
         values=values or {},
-        errors=errors or {},
+        marked=marked_rating_errors(errors or {}, ctx.items, lang),
         message=message,
     )
 

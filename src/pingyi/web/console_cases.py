@@ -26,6 +26,7 @@ from pingyi.services.public_rating import (
 from pingyi.web import tables
 from pingyi.web.console_campaigns import Form, campaign_windows
 from pingyi.web.guards import current_user
+from pingyi.web.rating_fields import marked_rating_errors
 from pingyi.web.rendering import render, request_language
 from pingyi.web.state import settings_of, writer_of
 
@@ -226,6 +227,7 @@ def _interview_form(
         reasons=REASONS,
         values=values,
         errors=errors,
+        marked=marked_rating_errors(errors, ctx.items, request_language(request)),
         message=message,
         action=f"/admin/interview/{ctx.campaign['id']}/{ctx.window['id']}",
     )

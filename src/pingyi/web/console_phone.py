@@ -13,12 +13,15 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from pingyi.db.tables import Campaign, PhoneCall
+from pingyi.i18n import translate
 from pingyi.sampling import OUTCOMES
 from pingyi.services import phone
 from pingyi.services.public_rating import REASONS
 from pingyi.web.console_campaigns import Form
+from pingyi.web.form_errors import Field
 from pingyi.web.guards import current_user
-from pingyi.web.rendering import render
+from pingyi.web.rating_fields import marked_rating_errors
+from pingyi.web.rendering import render, request_language
 from pingyi.web.state import writer_of
 
 AGENCY = "agency_admin"
@@ -145,6 +148,7 @@ def _call_page(
     errors: dict[str, str],
     status: int = 200,
 ) -> Template:
+    lang = request_language(request)
     return render(
         request,
         "admin/phone_call.html",
@@ -156,6 +160,12 @@ def _call_page(
         outcomes=OUTCOMES,
         values=values,
         errors=errors,
+        marked=marked_rating_errors(
+            errors,
+            sheet.ctx.items,
+            lang,
+            before=[Field("outcome", translate("phone.outcome", lang), f"o-{OUTCOMES[0]}")],
+        ),
         submission=values.get("submission") or uuid.uuid4().hex,
     )
 

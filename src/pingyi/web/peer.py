@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from pingyi.i18n import translate
 from pingyi.services import peer
+from pingyi.web.form_errors import Field, mark
 from pingyi.web.guessing import wrong_link
 from pingyi.web.rendering import render, request_language
 
@@ -22,6 +23,23 @@ STATES = {
     "revoked": ("peer.revoked", 410),
     "closed": ("peer.closed", 410),
 }
+
+
+def _fields(sheet: peer.Sheet, lang: str) -> list[Field]:
+    """The sheet's questions in page order, each labelled with the person rated."""
+    fields = []
+    for group in sheet.groups:
+        for ratee in group["ratees"]:
+            if (ratee["id"], group["role"]) in sheet.submitted:
+                continue
+            for item in group["items"]:
+                name = peer.field_name(group["role"], ratee["id"], item["code"])
+                text = item["text_en"] if lang == "en" and item["text_en"] else item["text_zh"]
+                fields.append(Field(name, f"{ratee['name']} · {text}", f"{name}-5"))
+            name = peer.field_name(group["role"], ratee["id"], "comment")
+            label = f"{ratee['name']} · {translate('peer.comment', lang)}"
+            fields.append(Field(name, label, name))
+    return fields
 
 
 def _sheet_page(
@@ -34,6 +52,7 @@ def _sheet_page(
     is_error: bool = False,
     status: int = 200,
 ) -> Template:
+    lang = request_language(request)
     return render(
         request,
         "peer/sheet.html",
@@ -42,7 +61,7 @@ def _sheet_page(
         action=f"/i/{token}",
         form_token=peer.form_token(sheet.invitation_id),
         values=values,
-        errors=errors or {},
+        marked=mark(errors or {}, _fields(sheet, lang), lambda key: translate(key, lang)),
         message=message,
         is_error=is_error,
         k=sheet.campaign.get("k", 3),

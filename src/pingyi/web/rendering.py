@@ -20,6 +20,8 @@ from pingyi.i18n import (
     translations,
 )
 from pingyi.settings import get_settings
+from pingyi.web.form_errors import NO_FAULTS
+from pingyi.web.text_size import large_text, remember_text_size, text_size_href
 
 LANG_COOKIE = "lang"
 
@@ -64,6 +66,7 @@ def render(
     lang = request_language(request)
     session = request.scope.get("session") or {}
     catalog = translations(lang)
+    large = large_text(request)
     response = Template(
         template_name=template,
         context={
@@ -74,12 +77,16 @@ def render(
             "languages": language_links(request, lang),
             "user": session.get("user") if isinstance(session, dict) else None,
             "path": request.url.path,
+            "large_text": large,  # 适老化 mode (web/text_size.py)
+            "text_size_href": text_size_href(request, large),
+            "marked": NO_FAULTS,  # a form's errors, marked in place (web/form_errors.py)
             **context,
         },
         status_code=status_code,
     )
     if "lang" in request.query_params:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax")
+    remember_text_size(request, response)
     return response
 
 
