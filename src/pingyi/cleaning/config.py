@@ -154,3 +154,6 @@ class CleaningConfig:
     scripted: ScriptedConfig = field(default_factory=ScriptedConfig)
     outliers: OutlierConfig = field(default_factory=OutlierConfig)
     aggregate: AggregateConfig = field(default_factory=AggregateConfig)
+    # answers per partition (whole units are never split): memory is set by this and
+    # by the largest unit, and a cluster gets this much work per task
+    partition_answers: int = 200_000

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from .responses import ResponseTable
+from .responses import ResponseTable, in_set
 from .types import Flag
 
 Override = tuple[str, str]  # (reason, response_id or rater): "this decision is void"
@@ -33,9 +33,8 @@ class Ledger:
         keys = self._overrides.get(reason)
         if not keys or len(idx) == 0:
             return np.zeros(len(idx), bool)
-        key_list = list(keys)
-        by_id = np.isin(self.table.ids[idx], key_list)
-        by_rater = np.isin(self.table.rater[idx], key_list) & (self.table.rater[idx] != "")
+        by_id = in_set(self.table.ids[idx], keys)
+        by_rater = in_set(self.table.rater[idx], keys) & (self.table.rater[idx] != "")
         return by_id | by_rater
 
     def add_response_flags(

@@ -1,63 +1,388 @@
-"""The cleaning pipeline: screening (with the agency's interviewer checks) -> rater
-effects -> collusion -> outliers -> aggregate."""
+"""The cleaning pipeline, run partition by partition.
+
+A campaign is cut into partitions that share no ratee, known rater or ticket
+(``partition.plan``). Two passes go over them:
+
+1. ``summarise``: screening, then what the campaign-wide yardsticks need: the rater
+   model's residuals, other roles' gaps from the peers' view, residuals from consensus,
+   a sample of public response patterns, fingerprint counts, the interviewers'
+   evidence and the comments. ``combine`` turns these into ``CampaignFigures``.
+2. ``clean_part``: screening -> interviewer and scripted verdicts -> rater effects ->
+   collusion -> outliers -> aggregate, judged by the campaign's figures.
+
+Every partition depends only on its own answers and the figures, so a run in one
+process and a run on a Dask cluster (``pingyi.cluster``) give the same result, flag
+for flag, and memory is set by the largest partition, not by the campaign.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable
+import zlib
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from . import partition
 from .aggregate import aggregate, default_channel_counts
 from .collusion import detect_collusion
 from .config import CleaningConfig
-from .interviewers import flag_interviewers
-from .ledger import Ledger, Override
-from .outliers import flag_outliers
-from .rater_effects import (
-    fit_rater_model,
-    flag_rater_effects,
-    rater_bias_table,
+from .interviewers import (
+    InterviewerEvidence,
+    InterviewerVerdicts,
+    apply_interviewer_verdicts,
+    interviewer_evidence,
+    judge_interviewers,
 )
-from .responses import ItemWeights, build_responses
-from .screening import TicketCounts, screen
+from .ledger import Ledger, Override
+from .outliers import (
+    OutlierFigures,
+    Pattern,
+    consensus_residuals,
+    fit_forest,
+    flag_outliers,
+    public_rows,
+    robust_scale,
+)
+from .rater_effects import fit_rater_model, flag_rater_effects, rater_bias_table
+from .responses import (
+    ItemWeights,
+    ResponseTable,
+    build_responses,
+    factorize_column,
+    in_set,
+    mix64,
+    with_codes,
+)
+from .screening import TicketCounts, role_median_durations, screen
 from .scripted import flag_scripted
-from .types import REASONS, CleaningResult, Ratings
+from .types import (
+    REASONS,
+    ROLES,
+    CleaningResult,
+    CollusionGroup,
+    Flag,
+    Ratings,
+    ScoreRow,
+)
 
 Progress = Callable[[str, float], None]
+T = TypeVar("T")
 
-# share of the whole run each stage takes (roughly its measured cost), for progress bars
-STAGE_SHARES = {
-    "responses": 0.15,
-    "screening": 0.25,
-    "rater_effects": 0.15,  # first robust fit
-    "collusion": 0.1,
-    "rater_flags": 0.1,  # refit without collusive ratings, judge raters
-    "outliers": 0.15,
-    "aggregate": 0.1,
-}
+# columns coded once for the campaign: partitions, responses and items are found by them
+CODED = ("response_id", "item", "ratee", "rater", "ticket")
+# share of the run each part takes (roughly its measured cost), for progress bars
+SHARES = {"plan": 0.1, "summarise": 0.35, "figures": 0.05, "clean": 0.5}
+BEFORE = {stage: sum(list(SHARES.values())[:k]) for k, stage in enumerate(SHARES)}
 
 
-class StageProgress:
-    """Maps (stage, fraction of that stage) to the overall fraction in [start, end]."""
+class Runner(Protocol):
+    """Runs one function over every partition; results in partition order.
 
-    def __init__(self, progress: Progress | None, start: float = 0.0, end: float = 1.0) -> None:
-        self.progress = progress
-        self.start, self.end = start, end
-        self.last = start
-        self.offsets: dict[str, float] = {}
-        acc = 0.0
-        for stage, share in STAGE_SHARES.items():
-            self.offsets[stage] = acc
-            acc += share
+    ``done(k)`` is called as each partition finishes (k = its index)."""
 
-    def __call__(self, stage: str, fraction: float) -> None:
-        if self.progress is None:
-            return
-        done = self.offsets.get(stage, 0.0) + STAGE_SHARES.get(stage, 0.0) * fraction
-        overall = self.start + (self.end - self.start) * min(done, 1.0)
-        self.last = max(self.last, overall)  # never step back
-        self.progress(stage, self.last)
+    def map(
+        self, fn: Callable[..., T], args: Sequence[Any], done: Callable[[int], None]
+    ) -> list[T]: ...
+
+
+class InProcess:
+    """The default runner: one partition after another, each taken from the campaign
+    only while it runs."""
+
+    def __init__(self, ratings: Ratings, parts: Sequence[np.ndarray]) -> None:
+        self.ratings, self.parts = ratings, parts
+
+    def map(
+        self, fn: Callable[..., T], args: Sequence[Any], done: Callable[[int], None]
+    ) -> list[T]:
+        out = []
+        for k, rows in enumerate(self.parts):
+            out.append(fn(self.ratings.take(rows), *args))
+            done(k)
+        return out
+
+
+RunnerFactory = Callable[[Ratings, Sequence[np.ndarray]], Runner]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every partition is told: the settings and the campaign's side inputs."""
+
+    cfg: CleaningConfig
+    medians: Mapping[str, float]  # typical duration per role, from all responses
+    overrides: tuple[Override, ...] = ()
+    ticket_counts: TicketCounts | None = None
+    honeypot: frozenset[str] = frozenset()
+    off_hours: frozenset[str] | None = None
+    item_weights: ItemWeights | None = None
+
+
+@dataclass
+class CampaignFigures:
+    """The campaign-wide yardsticks every partition is judged by."""
+
+    sigma: float | None  # the rater model's robust residual sd
+    role_offsets: dict[str, float]  # other roles' median gap from the peers' view
+    outliers: OutlierFigures
+    shared_devices: dict[str, int]  # responses per fingerprint seen in several partitions
+    interviewers: InterviewerVerdicts
+    scripted: dict[str, str]  # response id -> why it is scripted
+
+
+@dataclass
+class Summary:
+    """One partition's contribution to the campaign's figures."""
+
+    peer_resid: np.ndarray
+    gaps: dict[str, np.ndarray]
+    rater_resid: np.ndarray
+    public_resid: np.ndarray
+    sample_key: np.ndarray  # hash order of the public patterns below
+    sample: Pattern
+    sample_device: np.ndarray
+    devices: np.ndarray  # fingerprints and their response counts
+    device_counts: np.ndarray
+    interviewers: InterviewerEvidence
+    comments: dict[str, np.ndarray]  # response_id, role, ratee, channel, comment
+
+
+@dataclass
+class PartResult:
+    flags: list[Flag]
+    scores: list[ScoreRow]
+    groups: list[CollusionGroup]
+    rater_bias: dict[str, float]
+    n_responses: int
+    default_channel_responses: dict[str, int]
+    notes: dict[str, int]
+    fallbacks: list[tuple[str, str]]
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def duration_medians(ratings: Ratings, min_group: int) -> dict[str, float]:
+    """Each role's median time per questionnaire over the whole campaign."""
+    code, _ = factorize_column(ratings, "response_id")
+    _, first = np.unique(code, return_index=True)
+    return role_median_durations(ratings.role[first], ratings.duration_s[first], min_group)
+
+
+def _screened(part: Ratings, ctx: Context) -> tuple[ResponseTable, Ledger]:
+    table = build_responses(part, ctx.item_weights)
+    ledger = Ledger(table, ctx.overrides)
+    honey = in_set(table.ids, ctx.honeypot)
+    # the service knows each unit's own hours and marks responses when they arrive;
+    # files (and callers without that knowledge) fall back to cfg.opening_hours
+    outside = in_set(table.ids, ctx.off_hours) if ctx.off_hours is not None else None
+    screen(table, ctx.cfg, ledger, honey, ctx.medians, ctx.ticket_counts, None, outside)
+    return table, ledger
+
+
+def _sample_keys(ids: np.ndarray, seed: int) -> np.ndarray:
+    """A pseudo-random order of response ids that no partitioning changes."""
+    crc = np.fromiter((zlib.crc32(str(i).encode("utf-8")) for i in ids), np.uint64, len(ids))
+    return mix64(crc ^ np.uint64(seed))
+
+
+def _device_counts(table: ResponseTable, shared: Mapping[str, int]) -> np.ndarray:
+    """Responses per device code of ``table`` in the whole campaign."""
+    dev = table.device_code
+    counts = np.bincount(dev[dev >= 0], minlength=len(table.devices)).astype(float)
+    for k, name in enumerate(table.devices.tolist()):
+        if name in shared:
+            counts[k] = shared[name]
+    return counts
+
+
+def summarise(part: Ratings, ctx: Context) -> Summary:
+    cfg = ctx.cfg
+    table, ledger = _screened(part, ctx)
+    # a plain least-squares fit: each unit's residuals and gaps are its own, whichever
+    # units share the partition (the robust fit needs the campaign's sigma first)
+    model = fit_rater_model(table, ledger.weight, cfg, robust=False)
+    peer = model.mask & (table.role == cfg.rater_effects.unit_role)
+    gaps = {
+        str(role): model.level_gap[np.isfinite(model.level_gap) & (table.role == role)]
+        for role in np.unique(table.role[np.isfinite(model.level_gap)]).tolist()
+    }
+    # the outliers' yardstick is read as it is used: after clearly lenient or severe
+    # peers' corrections (other roles' biases need the campaign's offsets, not known yet)
+    bias = np.where(peer, np.append(model.bias, 0.0)[table.rater_code], 0.0)
+    shift = np.where(np.abs(bias) >= cfg.rater_effects.bias_min, bias, 0.0)
+    rater_resid = consensus_residuals(table, ledger.weight, shift, cfg.outliers.rater_roles)[1]
+    public_resid = consensus_residuals(table, ledger.weight, shift, ("public",))[1]
+    rows = public_rows(table, ledger.weight)
+    keys = _sample_keys(table.ids[rows], cfg.outliers.seed)
+    keep = np.argsort(keys, kind="stable")[: cfg.outliers.isolation_sample]
+    rows, keys = rows[keep], keys[keep]
+    dev = table.device_code
+    written = np.flatnonzero(table.comment != "")
+    return Summary(
+        peer_resid=(table.score - model.fitted)[peer],
+        gaps=gaps,
+        rater_resid=rater_resid,
+        public_resid=public_resid,
+        sample_key=keys,
+        sample=Pattern.of(table, rows, np.zeros(len(table.devices))),
+        sample_device=np.append(table.devices, "").astype(object)[dev[rows]],
+        devices=table.devices,
+        device_counts=np.bincount(dev[dev >= 0], minlength=len(table.devices)),
+        interviewers=interviewer_evidence(table, cfg, ledger),
+        comments={
+            "response_id": table.ids[written],
+            "role": table.role[written],
+            "ratee": table.ratee[written],
+            "channel": table.channel[written],
+            "comment": table.comment[written],
+        },
+    )
+
+
+def _scripted(summaries: Sequence[Summary], cfg: CleaningConfig) -> dict[str, str]:
+    """SCRIPTED over every comment of the campaign (a small share of the responses)."""
+    columns = {
+        name: np.concatenate([s.comments[name] for s in summaries])
+        for name in ("response_id", "role", "ratee", "channel", "comment")
+    }
+    if not len(columns["response_id"]):
+        return {}
+    columns["score"] = np.full(len(columns["response_id"]), 3.0)
+    table = build_responses(Ratings.from_columns(columns))
+    ledger = Ledger(table)
+    flag_scripted(table, cfg, ledger)
+    return {f.response_id: f.detail for f in ledger.flags}
+
+
+def combine(summaries: Sequence[Summary], ctx: Context) -> CampaignFigures:
+    cfg = ctx.cfg
+    peer_resid = np.concatenate([s.peer_resid for s in summaries])
+    sigma = robust_scale(peer_resid, 0.1) if len(peer_resid) else None
+    gaps: dict[str, list[np.ndarray]] = {}
+    for s in summaries:
+        for role, values in s.gaps.items():
+            gaps.setdefault(role, []).append(values)
+    offsets = {role: float(np.median(np.concatenate(v))) for role, v in gaps.items()}
+
+    # fingerprints counted over the campaign; only those in several partitions travel
+    names = np.concatenate([s.devices for s in summaries]).astype(str)
+    counts = np.concatenate([s.device_counts for s in summaries])
+    unique, inverse, seen = np.unique(names, return_inverse=True, return_counts=True)
+    totals = np.bincount(inverse, weights=counts, minlength=len(unique))
+    shared = {str(unique[k]): int(totals[k]) for k in np.flatnonzero(seen > 1).tolist()}
+
+    # the forest learns from a uniform sample of the campaign's public responses
+    keys = np.concatenate([s.sample_key for s in summaries])
+    pick = np.argsort(keys, kind="stable")[: cfg.outliers.isolation_sample]
+    pattern = Pattern(
+        *(
+            np.concatenate([getattr(s.sample, name) for s in summaries])[pick]
+            for name in ("role", "duration", "item_sd", "t", "per_device", "n_items")
+        )
+    )
+    device = np.concatenate([s.sample_device for s in summaries])[pick].astype(str)
+    lookup = dict(zip(unique.tolist(), totals.tolist(), strict=True))
+    pattern.per_device = np.array([lookup.get(d, 1.0) if d else 1.0 for d in device.tolist()])
+    floor = cfg.outliers.scale_floor
+    return CampaignFigures(
+        sigma=sigma,
+        role_offsets=offsets,
+        outliers=OutlierFigures(
+            rater_scale=robust_scale(np.concatenate([s.rater_resid for s in summaries]), floor),
+            public_scale=robust_scale(np.concatenate([s.public_resid for s in summaries]), floor),
+            forest=fit_forest(pattern, ctx.medians, cfg),
+            medians=ctx.medians,
+        ),
+        shared_devices=shared,
+        interviewers=judge_interviewers([s.interviewers for s in summaries], cfg),
+        scripted=_scripted(summaries, cfg),
+    )
+
+
+def clean_part(part: Ratings, ctx: Context, figures: CampaignFigures) -> PartResult:
+    cfg = ctx.cfg
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = seconds.get(stage, 0.0) + now - clock
+        clock = now
+
+    table, ledger = _screened(part, ctx)
+    apply_interviewer_verdicts(table, cfg, ledger, figures.interviewers)
+    scripted = np.flatnonzero(in_set(table.ids, figures.scripted.keys()))
+    details = [figures.scripted[str(table.ids[i])] for i in scripted.tolist()]
+    ledger.add_response_flags("SCRIPTED", "exclude", scripted, 0.0, details)
+    lap("screening")
+
+    def fit() -> Any:
+        return fit_rater_model(
+            table, ledger.weight, cfg, sigma=figures.sigma, role_offsets=figures.role_offsets
+        )
+
+    # a first robust fit gives the residuals collusion is judged on
+    first_fit = fit()
+    lap("rater_effects")
+    groups = detect_collusion(table, first_fit, cfg, ledger)
+    lap("collusion")
+    # refit without the collusive ratings, then judge the raters
+    model = fit()
+    flag_rater_effects(table, model, cfg, ledger)
+    lap("rater_flags")
+    devices = _device_counts(table, figures.shared_devices)
+    notes = flag_outliers(table, cfg, ledger, figures.outliers, devices)
+    lap("outliers")
+    fallbacks: list[tuple[str, str]] = []
+    scores = aggregate(table, cfg, ledger, fallbacks)
+    lap("aggregate")
+    return PartResult(
+        flags=ledger.flags,
+        scores=scores,
+        groups=groups,
+        rater_bias=rater_bias_table(table, model, cfg),
+        n_responses=len(table),
+        default_channel_responses=default_channel_counts(table),
+        notes=notes,
+        fallbacks=fallbacks,
+        stage_seconds=seconds,
+    )
+
+
+def merge(results: Sequence[PartResult], n_answers: int) -> CleaningResult:
+    def by_ratee_role(ratee: str, role: str) -> tuple[str, int]:
+        return ratee, ROLES.index(role)
+
+    flags = [f for r in results for f in r.flags]
+    flags.sort(key=lambda f: (REASONS.index(f.reason), f.response_id, f.rater))
+    seconds: dict[str, float] = {}
+    notes: dict[str, int] = {}
+    for r in results:
+        for stage, s in r.stage_seconds.items():
+            seconds[stage] = seconds.get(stage, 0.0) + s
+        for key, n in r.notes.items():
+            notes[key] = notes.get(key, 0) + n
+    return CleaningResult(
+        flags=flags,
+        scores=sorted(
+            (s for r in results for s in r.scores), key=lambda s: by_ratee_role(s.ratee, s.role)
+        ),
+        groups=sorted((g for r in results for g in r.groups), key=lambda g: g.members),
+        rater_bias={k: v for r in results for k, v in r.rater_bias.items()},
+        n_answers=n_answers,
+        n_responses=sum(r.n_responses for r in results),
+        default_channel_responses={
+            k: v for r in results for k, v in r.default_channel_responses.items()
+        },
+        stage_seconds=seconds,
+        notes=notes,
+        fallbacks=sorted(
+            (f for r in results for f in r.fallbacks), key=lambda f: by_ratee_role(*f)
+        ),
+    )
 
 
 def clean(
@@ -69,71 +394,55 @@ def clean(
     honeypot: Collection[str] | None = None,
     off_hours: Collection[str] | None = None,
     item_weights: ItemWeights | None = None,
+    runner: RunnerFactory = InProcess,
     _progress_span: tuple[float, float] = (0.0, 1.0),
 ) -> CleaningResult:
-    """Cleans one campaign's answers; see the package docstring for the contract."""
+    """Cleans one campaign's answers; see the package docstring for the contract.
+
+    ``runner`` runs the partitions: in this process by default, or on a Dask cluster
+    (``pingyi.cluster.DaskRunner``); the result is the same either way."""
     cfg = config or CleaningConfig()
-    report = StageProgress(progress, *_progress_span)
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
+    start, end = _progress_span
+    reached = start
 
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[stage] = seconds.get(stage, 0.0) + now - clock
-        clock = now
-        report(stage, 1.0)
+    def report(stage: str, done: float) -> None:
+        nonlocal reached
+        if progress is None:
+            return
+        overall = start + (end - start) * min(BEFORE[stage] + SHARES[stage] * done, 1.0)
+        reached = max(reached, overall)  # never step back
+        progress(stage, reached)
 
-    report("responses", 0.0)
-    table = build_responses(ratings, item_weights)
-    ledger = Ledger(table, overrides)
-    honey = np.isin(table.ids, list(honeypot)) if honeypot else np.zeros(len(table), bool)
-    lap("responses")
-
-    # the service knows each unit's own hours and marks responses when they arrive;
-    # files (and callers without that knowledge) fall back to cfg.opening_hours
-    outside = np.isin(table.ids, list(off_hours)) if off_hours is not None else None
-    screen(table, cfg, ledger, honey, ticket_counts, report, outside)
-    flag_interviewers(table, cfg, ledger)
-    flag_scripted(table, cfg, ledger)
-    lap("screening")
-
-    # a first robust fit gives the residuals collusion is judged on
-    first_fit = fit_rater_model(table, ledger.weight, cfg)
-    lap("rater_effects")
-    groups = detect_collusion(table, first_fit, cfg, ledger)
-    lap("collusion")
-    # refit without the collusive ratings, then judge the raters
-    model = fit_rater_model(table, ledger.weight, cfg)
-    report("rater_flags", 0.6)
-    flag_rater_effects(table, model, cfg, ledger)
-    lap("rater_flags")
-
-    notes = flag_outliers(table, cfg, ledger)
-    lap("outliers")
-
-    fallbacks: list[tuple[str, str]] = []
-    scores = aggregate(table, cfg, ledger, fallbacks)
-    order = sorted(
-        range(len(ledger.flags)),
-        key=lambda k: (
-            REASONS.index(ledger.flags[k].reason),
-            ledger.flags[k].response_id,
-            ledger.flags[k].rater,
-        ),
+    report("plan", 0.0)
+    ratings = with_codes(ratings, CODED)
+    parts = partition.plan(ratings, cfg.partition_answers)
+    ctx = Context(
+        cfg=cfg,
+        medians=duration_medians(ratings, cfg.screening.speeder_min_group),
+        overrides=tuple(overrides),
+        ticket_counts=ticket_counts,
+        honeypot=frozenset(honeypot or ()),
+        off_hours=None if off_hours is None else frozenset(off_hours),
+        item_weights=item_weights,
     )
-    result = CleaningResult(
-        flags=[ledger.flags[k] for k in order],
-        scores=scores,
-        groups=groups,
-        rater_bias=rater_bias_table(table, model, cfg),
-        n_answers=len(ratings),
-        n_responses=len(table),
-        default_channel_responses=default_channel_counts(table),
-        stage_seconds=seconds,
-        notes=notes,
-        fallbacks=fallbacks,
-    )
-    lap("aggregate")
-    result.stage_seconds = seconds
-    return result
+    run = runner(ratings, parts)
+    sizes = np.array([len(p) for p in parts], float)
+    total = max(float(sizes.sum()), 1.0)
+
+    def counter(stage: str) -> Callable[[int], None]:
+        finished = 0.0
+
+        def done(k: int) -> None:
+            nonlocal finished
+            finished += sizes[k]
+            report(stage, finished / total)
+
+        return done
+
+    report("plan", 1.0)
+    summaries = run.map(summarise, (ctx,), counter("summarise"))
+    figures = combine(summaries, ctx)
+    del summaries
+    report("figures", 1.0)
+    results = run.map(clean_part, (ctx, figures), counter("clean"))
+    return merge(results, len(ratings))

@@ -25,6 +25,7 @@ Decisions, each backed by evidence stated in its detail:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,7 @@ class RaterModel:
     sigma: float  # robust residual sd of a response score
     fitted: np.ndarray  # per response (NaN outside the model)
     unit: np.ndarray  # per ratee code: its unit, -1 when no peer rated it
+    level_gap: np.ndarray  # other roles' responses: score - unit level - quality (else NaN)
 
 
 def model_mask(table: ResponseTable, weight: np.ndarray, cfg: CleaningConfig) -> np.ndarray:
@@ -86,47 +88,73 @@ def _ridge_fit(
     y: np.ndarray,
     w: np.ndarray,
     blocks: list[tuple[np.ndarray, int, float]],
+    row_unit: np.ndarray,
     c: RaterEffectsConfig,
     robust: bool,
+    sigma: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Weighted ridge least squares with one penalty per block of dummy columns.
 
     ``blocks``: (column index per row, number of columns, ridge; 0 = unpenalised).
     Solved by block coordinate descent (backfitting): each block is the weighted mean
     of what the others leave, shrunk by its ridge. Every sweep is a few bincounts over
-    the rows, so the fit is linear in the data and separates by unit. Returns
-    (coefficients per block concatenated, residuals, robust sigma).
+    the rows, so the fit is linear in the data and separates by unit. Each unit
+    (``row_unit``) stops sweeping once its own coefficients settle, so a unit's fit is
+    the same whichever other units share the table (partitions depend on it). Returns
+    (coefficients per block concatenated, residuals, robust sigma). A given ``sigma``
+    (the campaign's, when a partition is fitted) sets the robust weights instead of
+    this fit's own residuals.
     """
     m = len(y)
+    n_units = int(row_unit.max()) + 1 if m else 1
     coefs = [np.zeros(size) for _, size, _ in blocks]
+    # the unit of each coefficient (every row of one coefficient is in one unit)
+    coef_unit = []
+    for idx, size, _ in blocks:
+        unit = np.zeros(size, np.int64)
+        unit[idx] = row_unit
+        coef_unit.append(unit)
     robust_w = np.ones(m)
     resid = y.copy()
-    sigma = 0.5
+    fixed = sigma
+    sigma = 0.5 if fixed is None else fixed
     for _ in range(1 + (c.robust_iterations if robust else 0)):
         rw = w * robust_w
         totals = [np.bincount(idx, weights=rw, minlength=size) for idx, size, _ in blocks]
         fit = sum((coef[idx] for coef, (idx, _, _) in zip(coefs, blocks, strict=True)), np.zeros(m))
+        settled = np.zeros(n_units, bool)
         for _sweep in range(c.max_sweeps):
-            largest = 0.0
+            largest = np.zeros(n_units)
             for k, (idx, size, ridge) in enumerate(blocks):
                 partial = y - fit + coefs[k][idx]
                 sums = np.bincount(idx, weights=rw * partial, minlength=size)
                 new = np.where(totals[k] > 0, sums / (totals[k] + ridge), 0.0)
+                new = np.where(settled[coef_unit[k]], coefs[k], new)
                 change = new - coefs[k]
                 fit += change[idx]
                 coefs[k] = new
-                largest = max(largest, float(np.abs(change).max()) if size else 0.0)
-            if largest < c.tolerance:
+                np.maximum.at(largest, coef_unit[k], np.abs(change))
+            settled |= largest < c.tolerance
+            if settled.all():
                 break
         resid = y - fit
-        sigma = max(1.4826 * float(np.median(np.abs(resid))) if m else 0.5, 0.1)
+        if fixed is None:
+            sigma = max(1.4826 * float(np.median(np.abs(resid))) if m else 0.5, 0.1)
         robust_w = np.minimum(1.0, c.huber_k * sigma / np.maximum(np.abs(resid), 1e-12))
     return np.concatenate(coefs), resid, sigma
 
 
 def fit_rater_model(
-    table: ResponseTable, weight: np.ndarray, cfg: CleaningConfig, robust: bool = True
+    table: ResponseTable,
+    weight: np.ndarray,
+    cfg: CleaningConfig,
+    robust: bool = True,
+    sigma: float | None = None,
+    role_offsets: Mapping[str, float] | None = None,
 ) -> RaterModel:
+    """The model on one table. A partition passes the campaign's ``sigma`` and each
+    other role's offset from the peers' view (``role_offsets``); alone, a table
+    estimates both from its own rows."""
     c = cfg.rater_effects
     mask = model_mask(table, weight, cfg)
     n_raters, n_ratees = len(table.raters), len(table.ratees)
@@ -143,8 +171,10 @@ def fit_rater_model(
             (rater, n_raters, c.ridge_rater),
             (ratee, n_ratees, c.ridge_ratee),
         ],
+        ratee_unit[ratee],
         c,
         robust,
+        sigma,
     )
     level = coef[:n_units]
     bias = coef[n_units : n_units + n_raters].copy()
@@ -159,6 +189,7 @@ def fit_rater_model(
     level = level + centre
 
     intercept = np.full(len(table), np.nan)
+    level_gap = np.full(len(table), np.nan)  # other roles: score - unit level - quality
     intercept[peer_rows] = level[ratee_unit[ratee]]
     n_eff = np.bincount(rater, weights=weight[peer_rows], minlength=n_raters)
     spread = np.full(n_raters, sigma)  # residual sd behind each rater's bias
@@ -175,6 +206,9 @@ def fit_rater_model(
         gap = table.score[rows] - unit_level - quality[table.ratee_code[rows]]
         roles, role_code = np.unique(table.role[rows].astype(str), return_inverse=True)
         offset = group_median(role_code, gap, len(roles))
+        if role_offsets is not None:
+            offset = np.array([role_offsets.get(r, o) for r, o in zip(roles, offset, strict=True)])
+        level_gap[rows] = gap
         deviation = gap - offset[role_code]
         code = table.rater_code[rows]
         w = weight[rows]
@@ -210,6 +244,7 @@ def fit_rater_model(
         sigma=sigma,
         fitted=fitted,
         unit=ratee_unit,
+        level_gap=level_gap,
     )
 
 

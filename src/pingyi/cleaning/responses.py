@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,24 @@ def group_median(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.nda
     return out
 
 
+def in_set(values: np.ndarray, keys: Collection[str]) -> np.ndarray:
+    """``np.isin`` for strings by hashing: sorting millions of Python strings is slow."""
+    if not keys:
+        return np.zeros(len(values), bool)
+    return np.fromiter((v in keys for v in values.tolist()), bool, len(values))
+
+
+def with_codes(ratings: Ratings, names: Iterable[str]) -> Ratings:
+    """The same answers with dictionary codes for ``names`` (the campaign is factorized
+    once; partitions then take dense codes instead of hashing their strings again)."""
+    codes = dict(ratings.codes or {})
+    for name in names:
+        if name not in codes:
+            code, values = factorize(getattr(ratings, name))
+            codes[name] = (code.astype(np.int32), values)
+    return dataclasses.replace(ratings, codes=codes)
+
+
 def factorize_column(ratings: Ratings, name: str) -> tuple[np.ndarray, np.ndarray]:
     """``factorize`` of one column, from a reader's dictionary codes when it kept them."""
     if ratings.codes and name in ratings.codes:
@@ -72,6 +91,7 @@ class ResponseTable:
     t: np.ndarray  # UTC epoch seconds, NaN missing
     duration: np.ndarray
     device_code: np.ndarray  # -1 unknown
+    devices: np.ndarray  # device code -> fingerprint
     ticket: np.ndarray
     ticket_code: np.ndarray  # -1 none
     channel: np.ndarray
@@ -99,7 +119,7 @@ class ResponseTable:
 ItemWeights = Mapping[tuple[str, str], float]
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
+def mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: spreads small integers over 64 bits (wrapping arithmetic)."""
     x = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -175,7 +195,7 @@ def build_responses(ratings: Ratings, item_weights: ItemWeights | None = None) -
     weighted = np.bincount(r_sorted, weights=weights * score_rows, minlength=n)
     score = np.where(weight_sum > 0, weighted / np.where(weight_sum > 0, weight_sum, 1), mean)
     points = np.round(score_rows * 100).astype(np.int64)  # scores are 1..5, maybe fractional
-    signature = _mix64(i_sorted.astype(np.uint64) * np.uint64(1024) + points.astype(np.uint64))
+    signature = mix64(i_sorted.astype(np.uint64) * np.uint64(1024) + points.astype(np.uint64))
     answers_key = np.zeros(n, np.uint64)
     np.add.at(answers_key, r_sorted, signature)
 
@@ -185,7 +205,7 @@ def build_responses(ratings: Ratings, item_weights: ItemWeights | None = None) -
     ratee_code, ratees = factorize(ratee)
     lookup = {name: i for i, name in enumerate(ratees.tolist())}
     person = np.array([lookup.get(name, -1) for name in raters.tolist()], dtype=np.int64)
-    device_code, _ = factorize(ratings.device[first], empty_is_missing=True)
+    device_code, devices = factorize(ratings.device[first], empty_is_missing=True)
     ticket = ratings.ticket[first]
     ticket_code, _ = factorize(ticket, empty_is_missing=True)
     return ResponseTable(
@@ -201,6 +221,7 @@ def build_responses(ratings: Ratings, item_weights: ItemWeights | None = None) -
         t=ratings.submitted_at[first],
         duration=ratings.duration_s[first],
         device_code=device_code,
+        devices=devices,
         ticket=ticket,
         ticket_code=ticket_code,
         channel=ratings.channel[first],

@@ -26,12 +26,15 @@ def _fmt_s(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
-def role_median_durations(table: ResponseTable, min_group: int) -> dict[str, float]:
+def role_median_durations(
+    role: np.ndarray, duration: np.ndarray, min_group: int
+) -> dict[str, float]:
+    """The campaign's typical time per questionnaire role (speeders are judged by it)."""
     medians: dict[str, float] = {}
-    for role in np.unique(table.role).tolist():
-        d = table.duration[(table.role == role) & np.isfinite(table.duration)]
+    for name in np.unique(role).tolist():
+        d = duration[(role == name) & np.isfinite(duration)]
         if len(d) >= min_group:
-            medians[role] = float(np.median(d))
+            medians[str(name)] = float(np.median(d))
     return medians
 
 
@@ -116,9 +119,10 @@ def flag_duplicates(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -
     ledger.add_response_flags("DUPLICATE", "exclude", idx, 0.0, details)
 
 
-def flag_speeders(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> None:
+def flag_speeders(
+    table: ResponseTable, cfg: CleaningConfig, ledger: Ledger, medians: Mapping[str, float]
+) -> None:
     c = cfg.screening
-    medians = role_median_durations(table, c.speeder_min_group)
     median = np.array([medians.get(r, np.nan) for r in table.role.tolist()])
     speed = np.isfinite(table.duration) & (table.duration < c.speeder_fraction * median)
     speed &= ledger.weight > 0  # bots and duplicates are already out
@@ -132,7 +136,9 @@ def flag_speeders(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> 
     ledger.add_response_flags("SPEEDER", "exclude", idx, 0.0, details)
 
 
-def flag_straightlining(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> None:
+def flag_straightlining(
+    table: ResponseTable, cfg: CleaningConfig, ledger: Ledger, medians: Mapping[str, float]
+) -> None:
     c = cfg.screening
     long_form = table.n_items >= c.straightline_min_items
     straight = long_form & table.straight
@@ -162,7 +168,6 @@ def flag_straightlining(table: ResponseTable, cfg: CleaningConfig, ledger: Ledge
     # or a fast anonymous one
     habitual = known & (rater_forms >= 2) & (rater_share >= c.straightline_rater_share)
     habitual &= (rater_flat >= 2) & (rater_share - rater_expected >= c.straightline_excess)
-    medians = role_median_durations(table, c.speeder_min_group)
     median = np.array([medians.get(r, np.nan) for r in table.role.tolist()])
     fast = np.isfinite(table.duration) & (table.duration < c.straightline_fast_fraction * median)
     lone = (~known | (rater_forms < 2)) & fast
@@ -360,6 +365,7 @@ def screen(
     cfg: CleaningConfig,
     ledger: Ledger,
     honeypot: np.ndarray,
+    medians: Mapping[str, float],
     ticket_counts: TicketCounts | None = None,
     progress: Callable[[str, float], None] | None = None,
     outside_hours: np.ndarray | None = None,
@@ -367,8 +373,8 @@ def screen(
     steps = [
         ("bots", lambda: flag_bots(table, cfg, ledger, honeypot)),
         ("duplicates", lambda: flag_duplicates(table, cfg, ledger)),
-        ("speeders", lambda: flag_speeders(table, cfg, ledger)),
-        ("straightlining", lambda: flag_straightlining(table, cfg, ledger)),
+        ("speeders", lambda: flag_speeders(table, cfg, ledger, medians)),
+        ("straightlining", lambda: flag_straightlining(table, cfg, ledger, medians)),
         ("off_hours", lambda: flag_off_hours(table, cfg, ledger, outside_hours)),
         ("bursts", lambda: flag_bursts(table, cfg, ledger, ticket_counts)),
     ]

@@ -212,6 +212,22 @@ class Ratings:
             columns["item"] = [OVERALL_ITEM] * len(rows)
         return cls.from_columns(columns, utc_offset_hours)
 
+    def take(self, rows: np.ndarray) -> Ratings:
+        """The answers at ``rows`` (a partition); a reader's codes stay, made dense."""
+        codes = None
+        if self.codes:
+            codes = {}
+            for name, (code, values) in self.codes.items():
+                used, dense = np.unique(code[rows], return_inverse=True)
+                codes[name] = (dense.reshape(-1), values[used])
+        return Ratings(
+            **{name: getattr(self, name)[rows] for name in (*STRING_COLUMNS, "score")},
+            submitted_at=self.submitted_at[rows],
+            duration_s=self.duration_s[rows],
+            comment=None if self.comment is None else self.comment[rows],
+            codes=codes,
+        )
+
     def validate(self) -> None:
         """Raises CleaningInputError naming the first bad row (1-based) and column."""
         n = len(self)
