@@ -261,3 +261,15 @@ def test_the_cli_offers_every_language() -> None:
         result = CliRunner().invoke(main, [command, "--help"])
         assert result.exit_code == 0
         assert "zh-CN|zh-Hant|en" in result.output
+
+
+def test_cleaning_reasons_are_explained_in_every_language() -> None:
+    # `pingyi clean` writes its file-mode report in Chinese from the pure cleaning
+    # package's own sentences; the console and the campaign report read the catalogs.
+    from pingyi.cleaning import REASON_EXPLANATIONS, REASONS
+
+    for reason in REASONS:
+        key = f"flags.why.{reason}"
+        assert i18n.translate(key, "zh-CN") == REASON_EXPLANATIONS[reason]
+        assert i18n.translate(key, "en") != REASON_EXPLANATIONS[reason]
+        assert i18n.translate(key, "zh-Hant") not in (key, REASON_EXPLANATIONS[reason])

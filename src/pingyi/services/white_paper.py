@@ -42,7 +42,7 @@ import jinja2
 
 from pingyi import charts
 from pingyi import report_stats as rs
-from pingyi.cleaning import REASON_EXPLANATIONS, REASONS
+from pingyi.cleaning import REASONS
 from pingyi.db.tables import (
     POST_CATEGORIES,
     Answer,
@@ -69,36 +69,6 @@ ROLES = ("public", "peer", "superior", "self")
 TOP_N = 5  # windows and staff shown at the top and at the bottom
 LAST_SHARE = 0.1  # "the last places": the worst 10 % of ranked windows, at least one
 KEYWORDS_PER_UNIT = 8
-
-REASON_EXPLANATIONS_EN = {
-    "DUPLICATE": "The same ticket or device rated the same window again within a short "
-    "time; only the first rating counts.",
-    "SPEEDER": "Answered far faster than the median time for the questionnaire; not counted.",
-    "STRAIGHTLINE": "Every item of a multi-item questionnaire got the same level; down-weighted.",
-    "BOT": "Hit the hidden honeypot item or was faster than a person can be; not counted.",
-    "OFF_HOURS": "Submitted outside the hall's opening hours, when nobody was served; not counted.",
-    "BURST": "Many top ratings for one ratee within minutes from very few devices, or more "
-    "ratings than people served (ballot stuffing).",
-    "LENIENT": "The rater is consistently more generous than others about the same people; "
-    "the estimated bias is subtracted (not removed).",
-    "SEVERE": "The rater is consistently harsher than others about the same people; the "
-    "estimated bias is added back (not removed).",
-    "CENTRAL": "The rater gives almost everyone the same level; down-weighted.",
-    "HALO": "Items within one questionnaire follow the overall impression; down-weighted.",
-    "MISFIT": "The rater's judgements disagree systematically with everyone else's "
-    "(close to random); down-weighted.",
-    "OUTLIER": "A single rating far from the consensus after bias correction; "
-    "down-weighted by its distance.",
-    "RECIPROCAL": "Two people rate each other clearly above what others give them; "
-    "their mutual ratings do not count.",
-    "CLIQUE": "A small group rates its own members above the outside consensus; "
-    "ratings inside the group do not count.",
-    "SCRIPTED": "The same comment, pasted with small edits, in many responses (organised or "
-    "paid praise); not counted.",
-    "INTERVIEWER": "An interviewer's results differ from other channels' for the same windows "
-    "beyond chance (down-weighted), or one interviewer or phone gave only top ratings all "
-    "day against the odds (the day does not count).",
-}
 
 
 class ReportError(Exception):
@@ -698,7 +668,7 @@ def _compose(
 
     # ---- data quality
     quality_rows, quality_totals = rs.quality_summary(facts.flags, REASONS)
-    explanations = REASON_EXPLANATIONS_EN if lang == "en" else REASON_EXPLANATIONS
+    explanations = {reason: t(f"flags.why.{reason}") for reason in REASONS}
     quality = {
         "summary": facts.run.get("summary") or {},
         "totals": quality_totals,

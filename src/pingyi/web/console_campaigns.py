@@ -11,7 +11,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from pingyi import charts
-from pingyi.cleaning import REASON_EXPLANATIONS, REASONS
+from pingyi.cleaning import REASONS
 from pingyi.db.tables import Campaign, CampaignUnit, CleaningRun, ServiceWindow
 from pingyi.i18n import translate
 from pingyi.qr import qr_png, qr_svg
@@ -265,7 +265,7 @@ async def campaign_flags(request: Request[Any, Any, Any], code: FromPath[str]) -
         reasons=REASONS,
         actions=listings.FLAG_ACTIONS,
         states=listings.FLAG_STATES,
-        explanations=REASON_EXPLANATIONS,
+        explanations={r: translate(f"flags.why.{r}", request_language(request)) for r in REASONS},
         current=current,
     )
 
