@@ -1,10 +1,10 @@
 """Short-lived, per-process copies of the reference data the submission path reads.
 
 A rating needs its window, unit, staff member on duty, questionnaire items, the
-campaign's state and, for a device, the device and the campaign covering its
-window: about ten queries that change rarely, against one insert. They are kept
-for `ttl_s` seconds (one cache per app instance), so the submission path reads
-nothing from the database on most requests.
+campaign's state and, for a device, the device, the staff member it names and the
+campaign covering its window: about ten queries that change rarely, against one
+insert. They are kept for `ttl_s` seconds (one cache per app instance), so the
+submission path reads nothing from the database on most requests.
 
 Staleness is bounded and never unsafe:
 - the writer checks inside its transaction that the campaign is still open
@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pingyi.services import tickets
-from pingyi.services.devices import device_for_key
+from pingyi.services.devices import NotAtThisWindow, device_for_key, staff_at_window
 from pingyi.services.public_rating import WindowContext, window_context
 
 T = TypeVar("T")
@@ -70,6 +70,23 @@ class ReferenceCache:
         found = await self._get(("device", key), lambda: device_for_key(key))
         if found is None:
             self.forget("device", key)
+        return found
+
+    async def staff_at_window(self, code: str | None, window_id: int) -> int | None:
+        """The staff member a device names, checked to be on duty at its window
+        (`devices.staff_at_window`); a refusal is remembered too and raised afresh."""
+        if not code:
+            return None
+
+        async def load() -> tuple[int | None, tuple[str, str] | None]:
+            try:
+                return await staff_at_window(code, window_id), None
+            except NotAtThisWindow as exc:
+                return None, (exc.field, str(exc))
+
+        found, refused = await self._get(("staff-at-window", code, window_id), load)
+        if refused is not None:
+            raise NotAtThisWindow(*refused)
         return found
 
     async def open_campaign_for_window(self, window_id: int) -> int | None:

@@ -28,13 +28,13 @@ from pingyi.services.public_rating import (
     build_response,
     rating_input_from_form,
     validate,
-    window_context,
 )
 from pingyi.services.reports import record_pressure
 from pingyi.web.guessing import wrong_link
 from pingyi.web.rating_fields import marked_rating_errors
 from pingyi.web.rendering import render, request_language
 from pingyi.web.state import limiter_of, reference_cache_of, settings_of, writer_of
+from pingyi.web.thanks import thank_you
 
 # How long a rating or pressure form is remembered as used (a replay within it counts
 # toward no limit; the writer and the database dedupe beyond it all the same).
@@ -186,9 +186,8 @@ async def _submit(
         return _notice(request, "notice.closed", 410)
     if stored.refused:
         return _notice(request, "notice.ticket_used", 410)
-    return render(
+    return thank_you(  # rendered once per variant (web/thanks.py)
         request,
-        "citizen/thanks.html",
         bad_review=new.bad_review is not None,
         pressure_action="/p",
         pressure_token=sign_pressure(campaign_id, window_id, token.submission_id),
@@ -232,7 +231,9 @@ class CitizenController(Controller):
             if state == "unknown":
                 return await wrong_link(request, tickets.NOTICE[state], tickets.STATUS[state])
             return _notice(request, tickets.NOTICE[state], tickets.STATUS[state])
-        ctx = await window_context(ticket["campaign"], ticket["window"], ticket["staff"])
+        ctx = await reference_cache_of(request).window_context(
+            ticket["campaign"], ticket["window"], ticket["staff"]
+        )
         if ctx is None:
             return _notice(request, "notice.bad_link", 404)
         if not ctx.is_open:
