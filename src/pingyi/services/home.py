@@ -337,7 +337,7 @@ async def hr_home(now: datetime) -> Home:
     )
     for cid, p in latest.items():
         c = campaigns[cid]
-        total = len(await feed_rows(p["id"]))
+        total = len(await feed_rows(p))
         done = decided.get((cid, p["revision"]), 0)
         if total > done:
             home.tasks.append(
@@ -451,7 +451,7 @@ async def staff_home(now: datetime, staff_id: int) -> Home:
     }
     results = []
     for cid, p in latest.items():
-        row = (await feed_rows(p["id"])).get(staff["code"])
+        row = (await feed_rows(p)).get(staff["code"])
         if row is not None:
             results.append((campaigns[cid], p, row))
     results.sort(key=lambda x: x[0]["period_end"])

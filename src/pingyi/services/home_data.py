@@ -29,7 +29,9 @@ from pingyi.scoring import Policy
 
 LOW_PARTICIPATION = 0.6  # colleague ratings in / planned, below which a unit is listed
 RATER_ROLES = ["peer", "superior", "self"]
-_FEEDS: OrderedDict[int, dict[str, dict[str, Any]]] = OrderedDict()
+# (publication id, snapshot hash) -> rows by staff code; the hash makes a reused id
+# (a database restored or rebuilt) a different key
+_FEEDS: OrderedDict[tuple[int, str], dict[str, dict[str, Any]]] = OrderedDict()
 _FEEDS_KEPT = 8
 
 
@@ -206,18 +208,21 @@ async def campaign_progress(
     return sorted(out, key=lambda p: (p.days_left, p.code))
 
 
-async def feed_rows(publication_id: int) -> dict[str, dict[str, Any]]:
-    """A publication's frozen rows by staff code."""
-    if publication_id in _FEEDS:
-        _FEEDS.move_to_end(publication_id)
-        return _FEEDS[publication_id]
+async def feed_rows(publication: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A publication's frozen rows by staff code (`publication` as from
+    `latest_publications`)."""
+    key = (int(publication["id"]), str(publication["snapshot_hash"]))
+    if key in _FEEDS:
+        _FEEDS.move_to_end(key)
+        return _FEEDS[key]
+    publication_id = key[0]
     row = (
         await Publication.select(Publication.snapshot)
         .where(Publication.id == publication_id)
         .first()
     )
     rows = {r["staff_code"]: r for r in json.loads(row["snapshot"])["rows"]} if row else {}
-    _FEEDS[publication_id] = rows
+    _FEEDS[key] = rows
     while len(_FEEDS) > _FEEDS_KEPT:
         _FEEDS.popitem(last=False)
     return rows
@@ -226,7 +231,11 @@ async def feed_rows(publication_id: int) -> dict[str, dict[str, Any]]:
 async def latest_publications(campaign_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
     """The newest publication of each published campaign (id, revision, when)."""
     query = Publication.select(
-        Publication.id, Publication.campaign, Publication.revision, Publication.published_at
+        Publication.id,
+        Publication.campaign,
+        Publication.revision,
+        Publication.published_at,
+        Publication.snapshot_hash,
     ).order_by(Publication.revision)
     if campaign_ids is not None:
         query = query.where(Publication.campaign.is_in(campaign_ids or [0]))
