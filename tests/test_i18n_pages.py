@@ -10,6 +10,7 @@ import pytest
 
 from helpers import login, make_user, open_public_campaign
 from test_citizen import UA, _page_for_window
+from test_white_paper import _rated
 
 pytestmark = pytest.mark.anyio
 
@@ -102,3 +103,20 @@ async def test_templates_may_use_jinja_trans_blocks(app: Any) -> None:
     template = env.from_string('{% trans %}login.title{% endtrans %}|{{ _("logout") }}')
     catalog = translations("zh-Hant")
     assert template.render(gettext=catalog.gettext, ngettext=catalog.ngettext) == "登入|登出"
+
+
+async def test_the_campaign_report_in_traditional_chinese(db: str) -> None:
+    from pingyi.db.tables import Staff
+    from pingyi.services import campaigns
+    from pingyi.services.cleaning_run import run_cleaning
+    from pingyi.services.white_paper import build_report
+
+    c = await open_public_campaign("R1")
+    unit = (await Staff.select(Staff.unit).where(Staff.code == "u1-S1").first())["unit"]
+    await _rated(c["campaign_id"], c["windows"]["u1-W1"], unit, [{"level": 5}] * 4)
+    await campaigns.move("R1", "closed", "test")
+    await run_cleaning("R1", "test")
+    html = await build_report("R1", lang="zh-Hant")
+    assert '<html lang="zh-Hant">' in html
+    assert "評議報告" in html and "資料品質" in html and "刷票" in html  # a flag reason explained
+    assert "评议报告" not in html and "数据质量" not in html
