@@ -28,9 +28,8 @@ import pytest
 AXE_JS = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
-_RUN = """async tags => {
-  const result = await axe.run(document, {
-    runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+_RUN = """async only => {
+  const result = await axe.run(document, {runOnly: only, resultTypes: ['violations']});
   return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
     nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary}))}));
 }"""
@@ -73,13 +72,19 @@ class Audit:
         self._stale[id(page)] = False
         if not url.startswith("http"):
             return
-        target = self._mirrored(page, url) if id(page.context) in self._js_off else page
-        if target.evaluate("typeof window.axe") == "undefined":
-            target.evaluate(self.source)
-        violations = target.evaluate(_RUN, TAGS)
+        violations = self.violations(page, {"type": "tag", "values": TAGS})
         self.audited.append(url)
         if violations:
             raise AssertionError(describe(url, violations))
+
+    def violations(self, page: Any, only: dict[str, Any]) -> list[dict[str, Any]]:
+        """axe-core's violations of the rules `only` selects (its runOnly option),
+        e.g. {"type": "rule", "values": ["color-contrast-enhanced"]}."""
+        url = page.url.split("#")[0]
+        target = self._mirrored(page, url) if id(page.context) in self._js_off else page
+        if target.evaluate("typeof window.axe") == "undefined":
+            target.evaluate(self.source)
+        return list(target.evaluate(_RUN, only))
 
     def catch_up(self, page: Any) -> None:
         """Audit a document reached without an audited navigation, before it goes."""

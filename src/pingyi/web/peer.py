@@ -121,14 +121,15 @@ class PeerController(Controller):
         _, sheet = await peer.open_invitation(token)
         assert sheet is not None
         if outcome.errors:
-            message_key = outcome.errors.pop("_", "rate.error.summary")
+            # Faulty questions have their summary; "_" is a fault of the whole sheet.
+            message_key = outcome.errors.pop("_", "")
             return _sheet_page(
                 request,
                 sheet,
                 token,
                 values,
                 outcome.errors,
-                translate(message_key, lang),
+                translate(message_key, lang) if message_key else "",
                 is_error=True,
                 status=400,
             )
