@@ -5,7 +5,8 @@ two routes a device and a citizen post to (`POST /api/v1/ratings` with a JSON bo
 decoded into a msgspec Struct, `POST /r/<ref>` with a urlencoded form), each
 inserting one row and answering with its id. Served by uvicorn with the same worker
 count and the same durability as pingyi: SQLite in WAL mode with `synchronous=FULL`
-and a commit per row, or PostgreSQL through an asyncpg pool (autocommit per row).
+and a commit per row (`BARE_SQLITE_SYNC=NORMAL`: no fsync per commit), or PostgreSQL
+through an asyncpg pool (autocommit per row).
 
     BARE_DATABASE_URL=sqlite:////tmp/bare.db uvicorn --factory benchmarks.bare:app_factory
     BARE_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bare ...
@@ -103,7 +104,10 @@ class Store:
 def _sqlite(url: str) -> sqlite3.Connection:
     connection = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
     connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=FULL")  # pingyi's durability: FULL
+    # FULL is pingyi's durability (a commit survives a power cut); NORMAL (fsync at
+    # checkpoints only) shows what the stack costs when the disk is out of the way.
+    sync = os.environ.get("BARE_SQLITE_SYNC", "FULL").upper()
+    connection.execute(f"PRAGMA synchronous={'NORMAL' if sync == 'NORMAL' else 'FULL'}")
     return connection
 
 

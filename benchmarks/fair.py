@@ -53,14 +53,16 @@ TOKENS_PER_SECOND = 8_000  # form tokens made per second of a run: more than any
 class Bare:
     """The reference app under uvicorn, on a database of its own."""
 
-    def __init__(self, db: str, workers: int, tmp: Path, pg_name: str) -> None:
+    def __init__(
+        self, db: str, workers: int, tmp: Path, pg_name: str, sqlite_sync: str = "FULL"
+    ) -> None:
         self.pg_name = pg_name if db == "postgres" else ""
         if self.pg_name:
             asyncio.run(load._recreate_pg(self.pg_name))
             self.url = f"{load.PG_SERVER}/{self.pg_name}"
         else:
             self.url = f"sqlite:///{tmp / 'bare.db'}"
-        env = {**os.environ, "BARE_DATABASE_URL": self.url}
+        env = {**os.environ, "BARE_DATABASE_URL": self.url, "BARE_SQLITE_SYNC": sqlite_sync}
         subprocess.run([sys.executable, str(HERE / "bare.py"), "init"], env=env, check=True)
         self.port = load.free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -304,7 +306,7 @@ def run_db(db: str, args: argparse.Namespace, workers: int) -> list[dict[str, An
         write_data(target, path, tokens)
         data_files.append(path)
     results: list[dict[str, Any]] = []
-    bare = Bare(db, workers, tmp, f"pingyi_bare_{os.getpid()}")
+    bare = Bare(db, workers, tmp, f"pingyi_bare_{os.getpid()}", args.bare_sqlite_sync)
     ours = Pingyi(target, workers)
     try:
         # a short warm-up of each (first requests pay for imports and caches)
@@ -361,6 +363,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers-sqlite", type=int, default=1)
     parser.add_argument("--workers-postgres", type=int, default=2)
     parser.add_argument("--windows", type=int, default=20)
+    parser.add_argument(
+        "--bare-sqlite-sync",
+        choices=["FULL", "NORMAL"],
+        default="FULL",
+        help="the bare reference's SQLite synchronous setting (pingyi's is FULL)",
+    )
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for pingyi")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
     parser.add_argument("--json", type=Path, help="also write every figure here")
