@@ -11,7 +11,7 @@ from litestar.response import Template
 
 from pingyi import charts
 from pingyi.i18n import translate
-from pingyi.services import home
+from pingyi.services import home, home_people
 from pingyi.web.guards import current_user
 from pingyi.web.rendering import render, request_language
 from pingyi.web.state import settings_of
@@ -26,14 +26,14 @@ async def _home_of(request: Request[Any, Any, Any], user: dict[str, Any]) -> hom
     if role == "agency_admin":
         return await home.agency_home(now, bool(settings_of(request).outbox_url))
     if role == "hr":
-        return await home.hr_home(now)
+        return await home_people.hr_home(now)
     if role == "unit_leader":
         unit = int(user["unit_id"]) if user.get("unit_id") is not None else None
-        return await home.leader_home(now, unit, staff_id)
+        return await home_people.leader_home(now, unit, staff_id)
     if role == "staff" and staff_id is not None:
-        return await home.staff_home(now, staff_id)
+        return await home_people.staff_home(now, staff_id)
     if role == "interviewer":
-        return await home.interviewer_home(int(user["id"]))
+        return await home_people.interviewer_home(int(user["id"]))
     return home.Home(role)
 
 
