@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -231,7 +232,24 @@ class _TqdmProgress:
     is_flag=True,
     help="Also write OUT/scores.parquet and OUT/flags.parquet (same columns as the CSVs).",
 )
-def clean(ratings: str, out_dir: str, tickets_path: str | None, k: int, parquet: bool) -> None:
+@click.option(
+    "--scheduler",
+    help="Run the partitions on this Dask scheduler (tcp://HOST:8786); same output.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Run the partitions on a local Dask cluster of this many processes.",
+)
+def clean(
+    ratings: str,
+    out_dir: str,
+    tickets_path: str | None,
+    k: int,
+    parquet: bool,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
     """Clean a ratings file (DESIGN.md section 5 columns), CSV or Parquet, from any source.
 
     RATINGS is read as Parquet when it ends in .parquet/.pq or starts with Parquet's
@@ -241,22 +259,43 @@ def clean(ratings: str, out_dir: str, tickets_path: str | None, k: int, parquet:
     """
     from pingyi.cleaning import AggregateConfig, CleaningConfig, CleaningInputError, clean_file
 
+    if scheduler and workers:
+        fail("give --scheduler or --workers, not both")
     progress = _TqdmProgress()
     try:
-        clean_file(
-            ratings,
-            out_dir,
-            CleaningConfig(aggregate=AggregateConfig(k=k)),
-            ticket_counts_path=tickets_path,
-            progress=progress,
-            parquet=parquet,
-        )
+        with _runner(scheduler, workers) as runner:
+            clean_file(
+                ratings,
+                out_dir,
+                CleaningConfig(aggregate=AggregateConfig(k=k)),
+                ticket_counts_path=tickets_path,
+                progress=progress,
+                parquet=parquet,
+                runner=runner,
+            )
     except CleaningInputError as exc:
         progress.bar.close()
         fail(f"{ratings}: {exc}")
     progress.close()
     extra = ", scores.parquet, flags.parquet" if parquet else ""
     click.echo(f"Wrote {out_dir}/scores.csv, flags.csv{extra} and report.html")
+
+
+@contextmanager
+def _runner(scheduler: str | None, workers: int | None) -> Iterator[Any]:
+    """The partitions' runner: in this process, or on a Dask cluster."""
+    if not scheduler and not workers:
+        from pingyi.cleaning.pipeline import InProcess
+
+        yield InProcess
+        return
+    from pingyi.cluster import ClusterError, dask_runner
+
+    try:
+        with dask_runner(scheduler, workers) as runner:
+            yield runner
+    except ClusterError as exc:
+        fail(str(exc))
 
 
 @main.group()

@@ -72,6 +72,8 @@ class Settings:
     retain_pressure_link_days: int = 0  # pressure reports' form hash, after publication
     retain_outbox_days: int = 30  # delivered outbox records, after delivery
     purge_interval_s: float = 3600.0  # the server's purge pass; 0 turns it off
+    # a Dask scheduler (tcp://host:8786) for campaigns' cleaning runs; None: in process
+    cleaning_scheduler: str | None = None
     # the outbox to the provincial platform (services/outbox.py); off without a URL
     outbox_url: str | None = None
     outbox_key_id: str = ""
@@ -158,6 +160,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retain_pressure_link_days=_days(env, "PINGYI_RETAIN_PRESSURE_LINK_DAYS", 0),
         retain_outbox_days=_days(env, "PINGYI_RETAIN_OUTBOX_DAYS", 30),
         purge_interval_s=float(_days(env, "PINGYI_PURGE_INTERVAL_S", 3600)),
+        cleaning_scheduler=env.get("PINGYI_CLEANING_SCHEDULER", "").strip() or None,
         **_outbox(env),
     )
 

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from .config import CleaningConfig
 from .ledger import Override
-from .pipeline import Progress, clean
+from .pipeline import InProcess, Progress, RunnerFactory, clean
 from .screening import TicketCounts
 from .types import (
     COLUMNS,
@@ -494,6 +494,7 @@ def clean_file(
     overrides: Iterable[Override] = (),
     honeypot: Iterable[str] | None = None,
     parquet: bool = False,
+    runner: RunnerFactory = InProcess,
 ) -> CleaningResult:
     """Read + clean + write: what ``pingyi clean RATINGS --out DIR`` runs.
 
@@ -516,6 +517,7 @@ def clean_file(
         ticket_counts=ticket_counts,
         progress=progress,
         honeypot=set(honeypot) if honeypot else None,
+        runner=runner,
         _progress_span=(0.3, 0.95),
     )
     write_outputs(result, out_dir, parquet=parquet)

@@ -8,7 +8,9 @@ staff and windows here, and only the agency sees rater pseudonyms.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,8 +29,10 @@ from pingyi.services.campaigns import (
     rater_key,
 )
 from pingyi.services.questionnaires import composite_weights
+from pingyi.settings import get_settings
 
 Progress = Callable[[str, float], None]
+log = logging.getLogger(__name__)
 
 
 async def run_summary(campaign_id: int, revision: int) -> dict[str, Any] | None:
@@ -44,6 +48,19 @@ async def run_summary(campaign_id: int, revision: int) -> dict[str, Any] | None:
 
 def cleaning_policy(policy: Policy) -> dict[str, int]:
     return {"satisfied_min": policy.satisfied_min, "superior_k": policy.superior_k}
+
+
+def _clean(scheduler: str | None, *args: Any, **kwargs: Any) -> cleaning.CleaningResult:
+    if scheduler is not None:
+        from pingyi.cluster import ClusterError, dask_runner
+
+        try:
+            with dask_runner(scheduler) as runner:
+                return cleaning.clean(*args, **{**kwargs, "runner": runner})
+        except ClusterError as exc:
+            # the same result in process, only slower: a run is never refused for it
+            log.warning("cleaning in process: %s", exc)
+    return cleaning.clean(*args, **kwargs)
 
 
 async def run_cleaning(
@@ -75,7 +92,10 @@ async def run_cleaning(
     ticket_counts = await queue.ticket_counts(data.public)
     # Move first: an illegal move (e.g. an open campaign) must stop before any work.
     await move(campaign_code, "cleaned", actor)
-    result = cleaning.clean(
+    # the engine is pure and may take minutes: off the event loop, on a cluster if set
+    result = await asyncio.to_thread(
+        _clean,
+        get_settings().cleaning_scheduler,
         data.ratings,
         config,
         overrides=overrides,
