@@ -236,6 +236,15 @@ async def test_the_flags_table_filters_sorts_and_downloads_what_it_shows(client:
     assert [r[3] for r in download] == shown
     assert {r[0] for r in download} == {"BURST"} and all(r[6] == "否" for r in download)
 
+    # overriding a flag returns to the same filtered, sorted page
+    flag_id = re.findall(r'/flags/(\d+)/override"', first.text)[0]
+    overridden = await client.post(
+        f"{path}/{flag_id}/override",
+        data={"_csrf_token": csrf_from(first.text), "note": "复核属实", "back": f"?{params}"},
+    )
+    assert overridden.headers["location"] == f"{path}?{params}"
+    assert total_of((await client.get(f"{path}?{params}")).text) == expected - 1
+
     pseudonym = await client.get(f"{path}?q=R00FF")  # a rater, case-insensitive
     assert total_of(pseudonym.text) == await Flag.count().where(Flag.rater == "r00ff") > 0
     assert (await client.get(f"{path}?reason=NOPE")).status_code == 400
@@ -274,9 +283,21 @@ async def test_hr_filters_5000_published_scores_and_downloads_exactly_them(clien
     token = csrf_from(page.text)
     decided = await client.post(
         "/admin/campaigns/BIG/grades",
-        data={"_csrf_token": token, "staff": codes[0], "final": grade, "note": ""},
+        data={
+            "_csrf_token": token,
+            "staff": codes[0],
+            "final": grade,
+            "note": "",
+            "back": f"?{params}",
+        },
     )
-    assert decided.status_code in (302, 303)
+    # back to the view the grade was decided in; never anywhere else
+    assert decided.headers["location"] == f"{path}?{params}"
+    again = await client.post(
+        "/admin/campaigns/BIG/grades",
+        data={"_csrf_token": token, "staff": codes[0], "final": grade, "back": "//evil.example"},
+    )
+    assert again.headers["location"] == path
     assert total_of((await client.get(f"{path}?final=pending")).text) == 4999
     done = await client.get(f"{path}?final=decided")
     assert SCORE_ROW.findall(done.text) == [codes[0]]

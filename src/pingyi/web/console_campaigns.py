@@ -328,7 +328,7 @@ async def flag_override(
         await cleaning_run.override(code, flag_id, str(data.get("note", "")), _actor(request))
     except ValueError as exc:
         return render(request, "error.html", status_code=400, message=str(exc))
-    return Redirect(f"/admin/campaigns/{code}/flags")
+    return Redirect(f"/admin/campaigns/{code}/flags{tables.back_query(data.get('back'))}")
 
 
 @get("/admin/campaigns/{code:str}/cleaning-report", opt={"permission": "cleaning.review"})

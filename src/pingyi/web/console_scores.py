@@ -223,7 +223,8 @@ async def grade_decide(
         )
     except CampaignError as exc:
         return _error(request, exc, 400)
-    return Redirect(f"/admin/campaigns/{code}/scores")
+    # back to the page, filter and sort the grade was decided on
+    return Redirect(f"/admin/campaigns/{code}/scores{tables.back_query(data.get('back'))}")
 
 
 @get("/me", opt={"permission": "self.view"})

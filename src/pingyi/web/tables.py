@@ -235,3 +235,11 @@ def download(
         media_type=exports.MEDIA_TYPES[fmt],
         headers={"content-disposition": attachment(f"{name}.{fmt}")},
     )
+
+
+def back_query(value: Any) -> str:
+    """A form's "back to this view" field: a query string of ours, or nothing (never
+    a URL of its own, so a redirect with it stays on the page it came from)."""
+    if not isinstance(value, str) or not value.startswith("?") or len(value) > 600:
+        return ""
+    return value if value.isprintable() and "\\" not in value and "#" not in value else ""
