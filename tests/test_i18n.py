@@ -273,3 +273,29 @@ def test_cleaning_reasons_are_explained_in_every_language() -> None:
         assert i18n.translate(key, "zh-CN") == REASON_EXPLANATIONS[reason]
         assert i18n.translate(key, "en") != REASON_EXPLANATIONS[reason]
         assert i18n.translate(key, "zh-Hant") not in (key, REASON_EXPLANATIONS[reason])
+
+
+def test_the_documented_pybabel_commands_leave_complete_catalogs_unchanged(
+    tmp_path: Path,
+) -> None:
+    """README's extract and update, run on a copy: every key reaches the template, and
+    updating the catalogs from it neither adds, drops nor changes a message."""
+    import subprocess
+    import sys
+
+    pybabel = str(Path(sys.executable).with_name("pybabel"))
+    locale = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, locale)
+    pot = locale / "messages.pot"
+    extract = [pybabel, "-q", "extract", "-F", "babel.cfg", "--sort-output", "--no-location"]
+    subprocess.run([*extract, "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True)
+    update = ["update", "-i", str(pot), "-d", str(locale), "--no-fuzzy-matching"]
+    subprocess.run([pybabel, "-q", *update, "--ignore-obsolete"], check=True, capture_output=True)
+    with pot.open("rb") as f:
+        template = {str(m.id) for m in read_po(f) if m.id}
+    assert template == set(_entries(i18n.SOURCE_LANGUAGE))
+    for lang in i18n.available_languages():
+        folder = lang.replace("-", "_")
+        with (locale / folder / "LC_MESSAGES" / "messages.po").open("rb") as f:
+            updated = {str(m.id): str(m.string) for m in read_po(f) if m.id}
+        assert updated == {key: text for key, (text, _) in _entries(lang).items()}, lang
