@@ -224,7 +224,8 @@ async def test_bad_review_case_is_handled_by_the_unit(client: Any) -> None:
     refused = await client.post(
         f"/admin/cases/{case['id']}/close", data={"_csrf_token": token, "verification": "justified"}
     )
-    assert refused.status_code == 400 and "explanation is required" in refused.text
+    assert refused.status_code == 400 and "请至少写 4 个字。" in refused.text
+    assert 'id="explanation" name="explanation" required aria-invalid="true"' in refused.text
     closed = await client.post(
         f"/admin/cases/{case['id']}/close",
         data={

@@ -28,6 +28,7 @@ class Marks:
     checked: dict[str, str] = field(default_factory=dict)
     text: dict[str, str] = field(default_factory=dict)  # textarea and input values
     selected: dict[str, str] = field(default_factory=dict)
+    ticked: set[tuple[str, str]] = field(default_factory=set)  # checkboxes (name, value)
 
 
 class _Reader(HTMLParser):
@@ -56,6 +57,8 @@ class _Reader(HTMLParser):
             self.marks.messages[a["id"]] = ""
         if tag == "input" and a.get("type") == "radio" and "checked" in a:
             self.marks.checked[name] = a.get("value", "")
+        if tag == "input" and a.get("type") == "checkbox" and "checked" in a:
+            self.marks.ticked.add((name, a.get("value", "on")))
         if tag == "input" and a.get("type", "text") == "text" and name:
             self.marks.text[name] = a.get("value", "")
         if tag == "textarea":

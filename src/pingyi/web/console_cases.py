@@ -23,7 +23,7 @@ from pingyi.services.public_rating import (
     validate,
     window_context,
 )
-from pingyi.web import tables
+from pingyi.web import case_form, tables
 from pingyi.web.console_campaigns import Form, campaign_windows
 from pingyi.web.guards import current_user
 from pingyi.web.rating_fields import marked_rating_errors
@@ -141,6 +141,7 @@ def _case_page(
     error: str = "",
     status: int = 200,
     values: dict[str, Any] | None = None,
+    faults: dict[str, str] | None = None,
 ) -> Template:
     user = _user(request)
     return render(
@@ -151,6 +152,7 @@ def _case_page(
         contact=contact,
         error=error,
         values=values or {},
+        marked=case_form.marked(faults or {}, request_language(request)),
         verifications=cases.VERIFICATIONS,
         may_read=cases.may_read_contact(user, settings_of(request).callback_role),
     )
@@ -186,6 +188,9 @@ async def case_close(
 ) -> Template | Redirect:
     case = await _case(request, case_id)
     form = {k: v for k, v in data.items() if isinstance(v, str)}
+    faults = case_form.field_errors(form, bool(case["has_contact"]))
+    if faults and case["state"] != "closed":
+        return _case_page(request, case, status=400, values=form, faults=faults)
     try:
         await cases.close_case(_user(request), case_id, form)
     except cases.CaseError as exc:

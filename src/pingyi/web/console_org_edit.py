@@ -14,20 +14,61 @@ from pingyi.i18n import translate
 from pingyi.numbers import plain_int
 from pingyi.services import org_edit
 from pingyi.web.console_campaigns import Form, _actor
+from pingyi.web.form_errors import NO_FAULTS, Field, Marked, mark_messages
 from pingyi.web.rendering import render, request_language
 
 PERM = {"permission": "org.manage"}
 
 
-def error_messages(request: Request[Any, Any, Any], exc: org_edit.OrgEditError) -> list[str]:
+# The form field a problem is about, when its parameters do not name it.
+_PROBLEM_FIELD = {
+    "orgedit.error.code": "code",
+    "orgedit.error.code_taken": "code",
+    "orgedit.error.hours": "opening_hours",
+    "orgedit.error.unit": "unit",
+    "orgedit.error.window": "window",
+    "orgedit.error.category": "post_category",
+}
+# Each form's fields in page order, with the label key the page shows.
+_FIELDS = {
+    "unit": (
+        ("code", "campaign.code"),
+        ("name", "campaign.name"),
+        ("name_en", "orgedit.name_en"),
+        ("opening_hours", "org.hours"),
+    ),
+    "window": (
+        ("unit", "campaign.unit"),
+        ("code", "campaign.code"),
+        ("number", "orgedit.number"),
+        ("name", "campaign.name"),
+        ("name_en", "orgedit.name_en"),
+    ),
+    "staff": (
+        ("code", "orgedit.staff_code"),
+        ("name", "campaign.name"),
+        ("unit", "campaign.unit"),
+        ("post_category", "org.category"),
+        ("window", "orgedit.usual_window"),
+    ),
+}
+
+
+def error_messages(
+    request: Request[Any, Any, Any], exc: org_edit.OrgEditError, form: str
+) -> Marked:
+    """The problems marked on their fields of `form` (unit, window or staff)."""
     lang = request_language(request)
-    messages = []
+    messages: dict[str, str] = {}
     for key, params in exc.problems:
         shown = dict(params)
+        name = str(shown.get("field") or _PROBLEM_FIELD.get(key, ""))
         if "field" in shown:
             shown["field"] = translate(f"orgedit.field.{shown['field']}", lang)
-        messages.append(translate(key, lang, **shown))
-    return messages
+        text = translate(key, lang, **shown)
+        messages[name] = f"{messages[name]} {text}" if name in messages else text
+    fields = [Field(name, translate(label, lang), name) for name, label in _FIELDS[form]]
+    return mark_messages(messages, fields)
 
 
 def _form(data: dict[str, Any]) -> dict[str, str]:
@@ -45,7 +86,7 @@ async def _unit_page(
     request: Request[Any, Any, Any],
     unit: dict[str, Any] | None,
     values: dict[str, Any],
-    errors: list[str],
+    errors: Marked = NO_FAULTS,
     status: int = 200,
 ) -> Template:
     windows = await org_edit.window_choices(unit["id"]) if unit else []
@@ -57,7 +98,7 @@ async def _unit_page(
         saved=request.query_params.get("saved") == "1" and not errors,
         unit=unit,
         values=values,
-        errors=errors,
+        marked=errors,
         windows=windows,
         staff=staff,
     )
@@ -65,7 +106,7 @@ async def _unit_page(
 
 @get("/admin/org/units/new", opt=PERM)
 async def unit_new(request: Request[Any, Any, Any]) -> Template:
-    return await _unit_page(request, None, {"opening_hours": "08:30-17:30"}, [])
+    return await _unit_page(request, None, {"opening_hours": "08:30-17:30"})
 
 
 @post("/admin/org/units/new", opt=PERM)
@@ -74,7 +115,7 @@ async def unit_create(request: Request[Any, Any, Any], data: Form) -> Template |
     try:
         unit_id = await org_edit.create_unit(form, _actor(request))
     except org_edit.OrgEditError as exc:
-        return await _unit_page(request, None, form, error_messages(request, exc), 400)
+        return await _unit_page(request, None, form, error_messages(request, exc, "unit"), 400)
     return Redirect(f"/admin/org/units/{unit_id}/edit")
 
 
@@ -88,7 +129,7 @@ async def _unit(unit_id: int) -> dict[str, Any]:
 @get("/admin/org/units/{unit_id:int}/edit", opt=PERM)
 async def unit_edit_page(request: Request[Any, Any, Any], unit_id: FromPath[int]) -> Template:
     unit = await _unit(unit_id)
-    return await _unit_page(request, unit, unit, [])
+    return await _unit_page(request, unit, unit)
 
 
 @post("/admin/org/units/{unit_id:int}/edit", opt=PERM)
@@ -101,7 +142,7 @@ async def unit_edit(
         await org_edit.edit_unit(unit_id, form, _actor(request))
     except org_edit.OrgEditError as exc:
         values = {**form, "code": unit["code"], "active": form.get("active") == "on"}
-        return await _unit_page(request, unit, values, error_messages(request, exc), 400)
+        return await _unit_page(request, unit, values, error_messages(request, exc, "unit"), 400)
     return Redirect(f"/admin/org/units/{unit_id}/edit?saved=1")
 
 
@@ -112,7 +153,7 @@ async def _window_page(
     request: Request[Any, Any, Any],
     window: dict[str, Any] | None,
     values: dict[str, Any],
-    errors: list[str],
+    errors: Marked = NO_FAULTS,
     status: int = 200,
 ) -> Template:
     return render(
@@ -122,14 +163,14 @@ async def _window_page(
         saved=request.query_params.get("saved") == "1" and not errors,
         window=window,
         values=values,
-        errors=errors,
+        marked=errors,
         units=await org_edit.unit_choices(),
     )
 
 
 @get("/admin/org/windows/new", opt=PERM)
 async def window_new(request: Request[Any, Any, Any]) -> Template:
-    return await _window_page(request, None, {"unit": _query_int(request, "unit")}, [])
+    return await _window_page(request, None, {"unit": _query_int(request, "unit")})
 
 
 @post("/admin/org/windows/new", opt=PERM)
@@ -139,7 +180,9 @@ async def window_create(request: Request[Any, Any, Any], data: Form) -> Template
         window_id = await org_edit.create_window(form, _actor(request))
     except org_edit.OrgEditError as exc:
         values = {**form, "unit": _int(form.get("unit"))}
-        return await _window_page(request, None, values, error_messages(request, exc), 400)
+        return await _window_page(
+            request, None, values, error_messages(request, exc, "window"), 400
+        )
     return Redirect(f"/admin/org/windows/{window_id}/edit")
 
 
@@ -157,7 +200,7 @@ async def _window(window_id: int) -> dict[str, Any]:
 @get("/admin/org/windows/{window_id:int}/edit", opt=PERM)
 async def window_edit_page(request: Request[Any, Any, Any], window_id: FromPath[int]) -> Template:
     window = await _window(window_id)
-    return await _window_page(request, window, window, [])
+    return await _window_page(request, window, window)
 
 
 @post("/admin/org/windows/{window_id:int}/edit", opt=PERM)
@@ -170,7 +213,9 @@ async def window_edit(
         await org_edit.edit_window(window_id, form, _actor(request))
     except org_edit.OrgEditError as exc:
         values = {**form, "active": form.get("active") == "on"}
-        return await _window_page(request, window, values, error_messages(request, exc), 400)
+        return await _window_page(
+            request, window, values, error_messages(request, exc, "window"), 400
+        )
     return Redirect(f"/admin/org/windows/{window_id}/edit?saved=1")
 
 
@@ -181,7 +226,7 @@ async def _staff_page(
     request: Request[Any, Any, Any],
     staff: dict[str, Any] | None,
     values: dict[str, Any],
-    errors: list[str],
+    errors: Marked = NO_FAULTS,
     status: int = 200,
 ) -> Template:
     return render(
@@ -191,7 +236,7 @@ async def _staff_page(
         saved=request.query_params.get("saved") == "1" and not errors,
         staff=staff,
         values=values,
-        errors=errors,
+        marked=errors,
         units=await org_edit.unit_choices(),
         windows=await org_edit.window_choices(),
         categories=POST_CATEGORIES,
@@ -211,7 +256,7 @@ def _staff_values(form: dict[str, str]) -> dict[str, Any]:
 @get("/admin/org/staff/new", opt=PERM)
 async def staff_new(request: Request[Any, Any, Any]) -> Template:
     values = {"unit": _query_int(request, "unit"), "post_category": "window_service"}
-    return await _staff_page(request, None, values, [])
+    return await _staff_page(request, None, values)
 
 
 @post("/admin/org/staff/new", opt=PERM)
@@ -221,7 +266,7 @@ async def staff_create(request: Request[Any, Any, Any], data: Form) -> Template 
         staff_id = await org_edit.create_staff(form, _actor(request))
     except org_edit.OrgEditError as exc:
         return await _staff_page(
-            request, None, _staff_values(form), error_messages(request, exc), 400
+            request, None, _staff_values(form), error_messages(request, exc, "staff"), 400
         )
     return Redirect(f"/admin/org/staff/{staff_id}/edit")
 
@@ -236,7 +281,7 @@ async def _staff(staff_id: int) -> dict[str, Any]:
 @get("/admin/org/staff/{staff_id:int}/edit", opt=PERM)
 async def staff_edit_page(request: Request[Any, Any, Any], staff_id: FromPath[int]) -> Template:
     staff = await _staff(staff_id)
-    return await _staff_page(request, staff, staff, [])
+    return await _staff_page(request, staff, staff)
 
 
 @post("/admin/org/staff/{staff_id:int}/edit", opt=PERM)
@@ -249,7 +294,7 @@ async def staff_edit_full(
         await org_edit.edit_staff(staff_id, form, _actor(request))
     except org_edit.OrgEditError as exc:
         return await _staff_page(
-            request, staff, _staff_values(form), error_messages(request, exc), 400
+            request, staff, _staff_values(form), error_messages(request, exc, "staff"), 400
         )
     return Redirect(f"/admin/org/staff/{staff_id}/edit?saved=1")
 

@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from pingyi.db.tables import ITEM_KINDS, ROLES, Questionnaire, QuestionnaireVersion, Unit
+from pingyi.i18n import translate
 from pingyi.services import audit, schedule
 from pingyi.services import campaigns as campaign_service
 from pingyi.services.public_rating import REASONS
@@ -24,9 +25,11 @@ from pingyi.services.questionnaires import (
     items_of,
     latest_version,
 )
+from pingyi.web import campaign_form, questionnaire_form
 from pingyi.web.console_campaigns import Form, _actor
 from pingyi.web.console_schedule import schedule_message
-from pingyi.web.rendering import render
+from pingyi.web.form_errors import Field, Marked
+from pingyi.web.rendering import render, request_language
 
 BLANK_ROWS = 3
 
@@ -97,29 +100,50 @@ async def questionnaire_list(request: Request[Any, Any, Any]) -> Template:
     )
 
 
+def _marked_rows(
+    request: Request[Any, Any, Any],
+    errors: dict[str, str],
+    rows: list[dict[str, Any]],
+    head: list[Field] | None = None,
+) -> Marked:
+    lang = request_language(request)
+    return questionnaire_form.marked(errors, max(len(rows), 1), lang, head or [])
+
+
 @post("/admin/questionnaires", opt={"permission": "questionnaire.manage"})
 async def questionnaire_create(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-    items = items_from_form(data)
-    try:
-        version = await create_questionnaire(
-            str(data.get("code", "")).strip(),
-            str(data.get("name", "")).strip(),
-            str(data.get("role", "")),
-            items,
-        )
-    except QuestionnaireError as exc:
-        rows = await Questionnaire.select().order_by(Questionnaire.code)
+    code, name = str(data.get("code", "")).strip(), str(data.get("name", "")).strip()
+    rows = questionnaire_form.rows_from_form(data)
+    errors = {k: "form.required" for k, v in (("code", code), ("name", name)) if not v}
+    errors.update(questionnaire_form.item_errors(rows, str(data.get("role", ""))))
+    message = ""
+    if not errors:
+        items = items_from_form(data)
+        try:
+            version = await create_questionnaire(code, name, str(data.get("role", "")), items)
+        except QuestionnaireError as exc:
+            if await Questionnaire.exists().where(Questionnaire.code == code):
+                errors["code"] = "q.error.code_taken"
+            else:
+                message = str(exc)
+    if errors or message:
+        lang = request_language(request)
+        head = [
+            Field("code", translate("campaign.code", lang), "qcode"),
+            Field("name", translate("campaign.name", lang), "qname"),
+        ]
         return render(
             request,
             "admin/questionnaires.html",
             status_code=400,
-            questionnaires=rows,
+            questionnaires=await Questionnaire.select().order_by(Questionnaire.code),
             versions={},
             roles=ROLES,
             kinds=ITEM_KINDS,
             blank=range(BLANK_ROWS),
-            items=items,
-            error=str(exc),
+            items=rows,
+            error=message,
+            marked=_marked_rows(request, errors, rows, head),
             values=data,
         )
     await audit.record(
@@ -162,19 +186,26 @@ async def questionnaire_edit(
 ) -> Template | Redirect:
     row, latest = await _questionnaire(questionnaire_id)
     items = items_from_form(data)
-    try:
-        version_id = await edit_questionnaire(questionnaire_id, items)
-    except QuestionnaireError as exc:
+    rows = questionnaire_form.rows_from_form(data)
+    errors = questionnaire_form.item_errors(rows, row["role"])
+    message = ""
+    if not errors:
+        try:
+            version_id = await edit_questionnaire(questionnaire_id, items)
+        except QuestionnaireError as exc:
+            message = str(exc)
+    if errors or message:
         return render(
             request,
             "admin/questionnaire.html",
             status_code=400,
             questionnaire=row,
             version=latest,
-            items=[i.__dict__ for i in items],
+            items=rows,
             kinds=ITEM_KINDS,
             blank=range(BLANK_ROWS),
-            error=str(exc),
+            error=message,
+            marked=_marked_rows(request, errors, rows),
         )
     await audit.record(
         _actor(request),
@@ -222,8 +253,15 @@ async def campaign_new(request: Request[Any, Any, Any]) -> Template:
 
 
 async def _campaign_form(
-    request: Request[Any, Any, Any], values: dict[str, Any], error: str, status: int = 200
+    request: Request[Any, Any, Any],
+    values: dict[str, Any],
+    error: str,
+    status: int = 200,
+    faults: dict[str, str] | None = None,
+    chosen_units: list[str] | None = None,
 ) -> Template:
+    """`faults`: translated messages by field, marked in place; `chosen_units` the
+    units ticked when the form comes back (all of them on a new form)."""
     versions = await QuestionnaireVersion.select(
         QuestionnaireVersion.id,
         QuestionnaireVersion.version,
@@ -239,9 +277,21 @@ async def _campaign_form(
         units=units,
         values=values,
         error=error,
+        marked=campaign_form.marked(
+            faults or {}, request_language(request), [u["code"] for u in units]
+        ),
+        chosen_units=chosen_units,
         roles=ROLES,
         weights=campaign_service.DEFAULT_WEIGHTS,
     )
+
+
+async def _code_taken(code: str) -> bool:
+    try:
+        await campaign_service.get_campaign(code)
+    except campaign_service.CampaignError:
+        return False
+    return True
 
 
 @post("/admin/campaigns/new", opt={"permission": "campaign.manage"})
@@ -249,6 +299,12 @@ async def campaign_create(request: Request[Any, Any, Any], data: Form) -> Templa
     form = {k: v for k, v in data.items() if isinstance(v, str)}
     units = data.get("units", [])
     units = [units] if isinstance(units, str) else list(units)
+    lang = request_language(request)
+    faults = {
+        name: translate(key, lang) for name, key in campaign_form.field_errors(form, units).items()
+    }
+    if faults:
+        return await _campaign_form(request, form, "", 400, faults, units)
     try:
         spec = campaign_service.CampaignSpec(
             code=form.get("code", "").strip(),
@@ -274,9 +330,14 @@ async def campaign_create(request: Request[Any, Any, Any], data: Form) -> Templa
         if opens_at or closes_at:
             await schedule.set_schedule(spec.code, opens_at, closes_at, _actor(request))
     except schedule.ScheduleError as exc:
-        return await _campaign_form(request, form, schedule_message(request, exc), status=400)
+        faults = {"closes_at": schedule_message(request, exc)}
+        return await _campaign_form(request, form, "", 400, faults, units)
     except (ValueError, campaign_service.CampaignError) as exc:
-        return await _campaign_form(request, form, str(exc), status=400)
+        code = form.get("code", "").strip()
+        if await _code_taken(code):
+            faults = {"code": translate("orgedit.error.code_taken", lang, code=code)}
+            return await _campaign_form(request, form, "", 400, faults, units)
+        return await _campaign_form(request, form, str(exc), 400, None, units)
     return Redirect(f"/admin/campaigns/{spec.code}")
 
 

@@ -61,17 +61,19 @@ def mark(
     translate: Callable[..., str],
     **params: Any,
 ) -> Marked:
-    """Faults in page order; an error on no known field goes last, linked to the
-    control named like it (a form's own non-field errors stay with its message)."""
+    """Faults in page order, their message keys translated."""
+    messages = {name: translate(key, **params) for name, key in errors.items() if key}
+    return mark_messages(messages, fields)
+
+
+def mark_messages(messages: Mapping[str, str], fields: Sequence[Field]) -> Marked:
+    """Faults in page order from translated messages; one on no known field goes
+    last, linked to the control named like it."""
     known = {f.name for f in fields}
     ordered = [
-        Fault(f.name, f.label, f.control, translate(errors[f.name], **params))
-        for f in fields
-        if errors.get(f.name)
+        Fault(f.name, f.label, f.control, messages[f.name]) for f in fields if messages.get(f.name)
     ]
     ordered += [
-        Fault(name, "", name, translate(key, **params))
-        for name, key in errors.items()
-        if name not in known and key
+        Fault(name, "", name, text) for name, text in messages.items() if name not in known and text
     ]
     return Marked(ordered)
