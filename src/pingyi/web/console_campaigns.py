@@ -108,7 +108,7 @@ async def campaign_detail(request: Request[Any, Any, Any], code: FromPath[str]) 
         charts.bar_chart(
             [d for d, _ in stats["per_day"][-31:]],
             [float(n) for _, n in stats["per_day"][-31:]],
-            title="每日群众评价数",
+            title=translate("campaign.chart_per_day", request_language(request)),
         )
         if stats["per_day"]
         else ""

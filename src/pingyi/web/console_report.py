@@ -9,6 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from pingyi.db.tables import Campaign, CleaningRun, Publication
+from pingyi.i18n import translate
 from pingyi.numbers import plain_int
 from pingyi.services import white_paper
 from pingyi.web.guards import current_user
@@ -28,19 +29,27 @@ async def campaign_report(
         # HR reads published revisions only; the agency may read any cleaning run
         published = await _published_revisions(code)
         if not published and not await Campaign.exists().where(Campaign.code == code):
-            return render(request, "error.html", status_code=404, message="no such campaign")
+            return render(
+                request,
+                "error.html",
+                status_code=404,
+                message=translate("report.error.no_campaign", request_language(request)),
+            )
         if not published:
             return render(
                 request,
                 "error.html",
                 status_code=409,
-                message="这次评议尚未发布 / not published yet",
+                message=translate("report.error.unpublished", request_language(request)),
             )
         if revision is None:
             revision = published[-1]
         elif revision not in published:
             return render(
-                request, "error.html", status_code=403, message="该版本未发布 / not published"
+                request,
+                "error.html",
+                status_code=403,
+                message=translate("report.error.revision_unpublished", request_language(request)),
             )
     lang = request_language(request)
     html = await _frozen_report(code, revision, lang)
