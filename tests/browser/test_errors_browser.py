@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from browser.conftest import PHONE
+from browser.conftest import DESKTOP, PHONE
 from browser.test_citizen_browser import window_link
 from live_server import cli
 
@@ -113,3 +113,63 @@ def test_peer_sees_the_half_rated_colleague_marked(browser: Any, demo_server: An
         demo_server.shot(page, "peer-errors-marked")
     finally:
         context.close()
+
+
+def test_citizen_reads_traditional_chinese_and_its_errors(browser: Any, demo_server: Any) -> None:
+    """The third language through the page's own language switch, errors included."""
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.goto(window_link(demo_server))
+        with page.expect_navigation():
+            page.get_by_role("link", name="繁體中文").tap()
+        assert page.get_attribute("html", "lang") == "zh-Hant"
+        assert page.locator("legend").first.inner_text() == "您對本次服務是否滿意？"
+        labels = page.locator("fieldset.levels").first.locator("label").all_inner_texts()
+        assert labels == ["非常滿意", "滿意", "基本滿意", "不滿意", "非常不滿意"]
+        assert page.get_by_role("link", name="大字模式").count() == 1
+        page.locator("label[for='item_attitude-4']").tap()
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="提交評價").tap()
+        assert navigation.value.status == 400
+        assert page.locator(".err-summary h2").inner_text() == "請檢查標出的項目。"
+        assert page.locator("#err-overall").inner_text().startswith("錯誤：")
+        assert page.locator("#item_attitude-4").is_checked()
+        demo_server.shot(page, "citizen-zh-Hant-errors")
+        # remembered: the next page opened is in Traditional Chinese too
+        page.goto(window_link(demo_server))
+        assert page.get_attribute("html", "lang") == "zh-Hant"
+    finally:
+        context.close()
+
+
+def test_console_form_errors_in_a_browser(browser: Any, demo_server: Any, axe: Any) -> None:
+    """The new-campaign form's marks as the agency sees them (the browser's own
+    checks switched off, so the server's are what shows)."""
+    context = browser.new_context(**DESKTOP)
+    try:
+        page = context.new_page()
+        page.goto(demo_server.base + "/login")
+        page.fill("#username", "admin")
+        page.fill("#password", demo_server.logins["admin"])
+        with page.expect_navigation():
+            page.locator("form button[type=submit]").last.click()
+        page.goto(demo_server.base + "/admin/campaigns/new")
+        page.eval_on_selector("form[action='/admin/campaigns/new']", "f => f.noValidate = true")
+        page.fill("#code", "2027Q1")
+        page.fill("#period_start", "2027-03-31")
+        page.fill("#period_end", "2027-01-01")
+        with page.expect_navigation() as navigation:
+            page.locator("form[action='/admin/campaigns/new'] button[type=submit]").click()
+        assert navigation.value.status == 400
+        assert page.locator(".err-summary a").all_inner_texts() == [
+            "名称: 此项为必填。",
+            "结束日期: 结束日期不能早于开始日期。",
+        ]
+        assert _focused(page) == "name"
+        assert page.input_value("#code") == "2027Q1"
+        assert page.locator("#period_end").get_attribute("aria-describedby") == "err-period_end"
+        demo_server.shot(page, "console-campaign-errors")
+    finally:
+        context.close()
+    assert any(url.endswith("/admin/campaigns/new") for url in axe.audited)
