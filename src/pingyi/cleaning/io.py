@@ -20,8 +20,10 @@ import pyarrow.parquet as pq
 from .config import CleaningConfig
 from .ledger import Override
 from .pipeline import InProcess, Progress, RunnerFactory, clean
+from .responses import sorted_codes
 from .screening import TicketCounts
 from .types import (
+    CODED,
     COLUMNS,
     DEFAULT_UTC_OFFSET_HOURS,
     STRING_COLUMNS,
@@ -34,7 +36,6 @@ from .types import (
 SCORE_COLUMNS = tuple(ScoreRow.__dataclass_fields__)
 FLAG_COLUMNS = ("response_id", "rater", "ratee", "reason", "action", "weight", "detail")
 OPTIONAL_COLUMNS = ("comment",)  # DESIGN.md 5: read when present
-CODED = ("response_id", "item")  # per-answer columns the pipeline factorizes
 OUTPUT_FILES = ("scores.csv", "flags.csv", "report.html")
 PARQUET_FILES = ("scores.parquet", "flags.parquet")
 
@@ -154,7 +155,7 @@ def _strings(
     values = np.empty(len(uniques), dtype=object)
     values[:] = uniques
     if keep is not None:
-        keep[name] = (codes, values)
+        keep[name] = sorted_codes(codes, values)
     return values[codes] if len(codes) else np.zeros(0, dtype=object)
 
 

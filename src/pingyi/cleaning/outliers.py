@@ -19,7 +19,7 @@ from sklearn.ensemble import IsolationForest
 from .config import CleaningConfig
 from .ledger import Ledger
 from .responses import ResponseTable, group_median
-from .screening import local_clock
+from .screening import local_clock, role_values
 from .types import DEFAULT_CHANNEL
 
 RATER_SCALE_PRIOR = 10.0  # forms' worth of the common scale in a rater's own yardstick
@@ -105,7 +105,7 @@ class Pattern:
         return Pattern(*(getattr(self, f.name)[keep] for f in fields(self)))
 
     def features(self, medians: Mapping[str, float], cfg: CleaningConfig) -> np.ndarray:
-        median = np.array([medians.get(r, np.nan) for r in self.role.tolist()])
+        median = role_values(self.role, medians)
         timed = np.isfinite(self.duration)
         ratio = np.log(np.where(timed, self.duration, 1.0))
         ratio -= np.log(np.where(np.isfinite(median) & timed, median, 1))

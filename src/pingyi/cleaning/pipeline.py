@@ -59,6 +59,7 @@ from .responses import (
 from .screening import TicketCounts, role_median_durations, screen
 from .scripted import flag_scripted
 from .types import (
+    CODED,
     REASONS,
     ROLES,
     CleaningResult,
@@ -71,8 +72,6 @@ from .types import (
 Progress = Callable[[str, float], None]
 T = TypeVar("T")
 
-# columns coded once for the campaign: partitions, responses and items are found by them
-CODED = ("response_id", "item", "ratee", "rater", "ticket")
 # share of the run each part takes (roughly its measured cost), for progress bars
 SHARES = {"plan": 0.1, "summarise": 0.35, "figures": 0.05, "clean": 0.5}
 BEFORE = {stage: sum(list(SHARES.values())[:k]) for k, stage in enumerate(SHARES)}

@@ -124,7 +124,7 @@ def _ridge_fit(
         fit = sum((coef[idx] for coef, (idx, _, _) in zip(coefs, blocks, strict=True)), np.zeros(m))
         settled = np.zeros(n_units, bool)
         for _sweep in range(c.max_sweeps):
-            largest = np.zeros(n_units)
+            moving = np.zeros(n_units)
             for k, (idx, size, ridge) in enumerate(blocks):
                 partial = y - fit + coefs[k][idx]
                 sums = np.bincount(idx, weights=rw * partial, minlength=size)
@@ -133,8 +133,9 @@ def _ridge_fit(
                 change = new - coefs[k]
                 fit += change[idx]
                 coefs[k] = new
-                np.maximum.at(largest, coef_unit[k], np.abs(change))
-            settled |= largest < c.tolerance
+                moved = np.abs(change) >= c.tolerance
+                moving += np.bincount(coef_unit[k], weights=moved, minlength=n_units)
+            settled |= moving == 0
             if settled.all():
                 break
         resid = y - fit

@@ -54,9 +54,26 @@ def in_set(values: np.ndarray, keys: Collection[str]) -> np.ndarray:
     return np.fromiter((v in keys for v in values.tolist()), bool, len(values))
 
 
+def dense_codes(code: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes renumbered over the values they use, in the values' order (no sort)."""
+    used = np.bincount(code, minlength=len(values)) > 0
+    number = np.cumsum(used) - 1
+    return number[code].astype(np.int32), values[used]
+
+
+def sorted_codes(code: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes over the used values sorted as strings: what ``factorize`` would return,
+    for any reader's dictionary (sorting the k distinct values, not the n rows)."""
+    code, values = dense_codes(code, values)
+    order = np.argsort(values.astype(str), kind="stable")
+    rank = np.empty(len(order), np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return rank[code], values[order]
+
+
 def with_codes(ratings: Ratings, names: Iterable[str]) -> Ratings:
-    """The same answers with dictionary codes for ``names`` (the campaign is factorized
-    once; partitions then take dense codes instead of hashing their strings again)."""
+    """The same answers with sorted dictionary codes for ``names``: the campaign is
+    factorized once, and partitions take dense codes instead of hashing strings."""
     codes = dict(ratings.codes or {})
     for name in names:
         if name not in codes:
@@ -66,13 +83,26 @@ def with_codes(ratings: Ratings, names: Iterable[str]) -> Ratings:
 
 
 def factorize_column(ratings: Ratings, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """``factorize`` of one column, from a reader's dictionary codes when it kept them."""
+    """``factorize`` of one column, from the codes a Ratings carries when it has them
+    (they are always sorted and dense: see ``sorted_codes`` and ``Ratings.take``)."""
     if ratings.codes and name in ratings.codes:
         codes, values = ratings.codes[name]
-        uniques, rank = np.unique(values.astype(str), return_inverse=True)
-        out = rank.reshape(-1)[codes] if len(codes) else np.zeros(0, np.int64)
-        return out.astype(np.int64, copy=False), uniques.astype(object)
+        return codes.astype(np.int64), values
     return factorize(getattr(ratings, name))
+
+
+def _first_rows(
+    ratings: Ratings, name: str, first: np.ndarray, empty_is_missing: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``factorize`` of a column at each response's first row."""
+    if not (ratings.codes and name in ratings.codes):
+        return factorize(getattr(ratings, name)[first], empty_is_missing)
+    code, values = ratings.codes[name]
+    dense, uniques = dense_codes(code[first], values)
+    codes = dense.astype(np.int64)
+    if empty_is_missing and len(uniques) and uniques[0] == "":
+        return codes - 1, uniques[1:]
+    return codes, uniques
 
 
 @dataclass
@@ -201,13 +231,13 @@ def build_responses(ratings: Ratings, item_weights: ItemWeights | None = None) -
 
     rater = ratings.rater[first]
     ratee = ratings.ratee[first]
-    rater_code, raters = factorize(rater, empty_is_missing=True)
-    ratee_code, ratees = factorize(ratee)
+    rater_code, raters = _first_rows(ratings, "rater", first, empty_is_missing=True)
+    ratee_code, ratees = _first_rows(ratings, "ratee", first, empty_is_missing=False)
     lookup = {name: i for i, name in enumerate(ratees.tolist())}
     person = np.array([lookup.get(name, -1) for name in raters.tolist()], dtype=np.int64)
-    device_code, devices = factorize(ratings.device[first], empty_is_missing=True)
+    device_code, devices = _first_rows(ratings, "device", first, empty_is_missing=True)
     ticket = ratings.ticket[first]
-    ticket_code, _ = factorize(ticket, empty_is_missing=True)
+    ticket_code, _ = _first_rows(ratings, "ticket", first, empty_is_missing=True)
     return ResponseTable(
         ids=ids,
         role=ratings.role[first],

@@ -38,6 +38,14 @@ def role_median_durations(
     return medians
 
 
+def role_values(role: np.ndarray, values: Mapping[str, float]) -> np.ndarray:
+    """``values[role]`` per response (NaN for a role without one), without a Python loop."""
+    out = np.full(len(role), np.nan)
+    for name, value in values.items():
+        out[role == name] = value
+    return out
+
+
 def flag_bots(
     table: ResponseTable, cfg: CleaningConfig, ledger: Ledger, honeypot: np.ndarray
 ) -> None:
@@ -123,7 +131,7 @@ def flag_speeders(
     table: ResponseTable, cfg: CleaningConfig, ledger: Ledger, medians: Mapping[str, float]
 ) -> None:
     c = cfg.screening
-    median = np.array([medians.get(r, np.nan) for r in table.role.tolist()])
+    median = role_values(table.role, medians)
     speed = np.isfinite(table.duration) & (table.duration < c.speeder_fraction * median)
     speed &= ledger.weight > 0  # bots and duplicates are already out
     idx = np.flatnonzero(speed)
@@ -168,7 +176,7 @@ def flag_straightlining(
     # or a fast anonymous one
     habitual = known & (rater_forms >= 2) & (rater_share >= c.straightline_rater_share)
     habitual &= (rater_flat >= 2) & (rater_share - rater_expected >= c.straightline_excess)
-    median = np.array([medians.get(r, np.nan) for r in table.role.tolist()])
+    median = role_values(table.role, medians)
     fast = np.isfinite(table.duration) & (table.duration < c.straightline_fast_fraction * median)
     lone = (~known | (rater_forms < 2)) & fast
     idx = np.flatnonzero(straight & (habitual | lone) & (ledger.weight > 0))

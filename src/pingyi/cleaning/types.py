@@ -44,6 +44,8 @@ COLUMNS = (
     "channel",
 )
 STRING_COLUMNS = ("response_id", "role", "rater", "ratee", "item", "device", "ticket", "channel")
+# columns the pipeline finds things by: coded once per campaign (``Ratings.codes``)
+CODED = ("response_id", "item", "ratee", "rater", "ticket", "device")
 OVERALL_ITEM = "overall"
 DEFAULT_CHANNEL = "default"  # a platform's automatic default rating; never counted in public
 DEVICE_CHANNEL = "device"  # a window's counter device: one fingerprint for every citizen
@@ -214,12 +216,13 @@ class Ratings:
 
     def take(self, rows: np.ndarray) -> Ratings:
         """The answers at ``rows`` (a partition); a reader's codes stay, made dense."""
+        from .responses import dense_codes  # (responses builds on this module)
+
         codes = None
         if self.codes:
-            codes = {}
-            for name, (code, values) in self.codes.items():
-                used, dense = np.unique(code[rows], return_inverse=True)
-                codes[name] = (dense.reshape(-1), values[used])
+            codes = {
+                name: dense_codes(code[rows], values) for name, (code, values) in self.codes.items()
+            }
         return Ratings(
             **{name: getattr(self, name)[rows] for name in (*STRING_COLUMNS, "score")},
             submitted_at=self.submitted_at[rows],
