@@ -412,6 +412,15 @@ def clean(
         reached = max(reached, overall)  # never step back
         progress(stage, reached)
 
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = now - clock
+        clock = now
+
     report("plan", 0.0)
     ratings = with_codes(ratings, CODED)
     parts = partition.plan(ratings, cfg.partition_answers)
@@ -439,9 +448,15 @@ def clean(
         return done
 
     report("plan", 1.0)
+    lap("plan")
     summaries = run.map(summarise, (ctx,), counter("summarise"))
+    lap("summarise")
     figures = combine(summaries, ctx)
     del summaries
     report("figures", 1.0)
+    lap("figures")
     results = run.map(clean_part, (ctx, figures), counter("clean"))
-    return merge(results, len(ratings))
+    result = merge(results, len(ratings))
+    # the first pass's stages, then the partitions' own (summed over partitions)
+    result.stage_seconds = {**seconds, **result.stage_seconds}
+    return result
