@@ -41,7 +41,8 @@ class _Rows:
     gap: np.ndarray  # their score minus the window's other ratings' mean
     spread: np.ndarray  # the window's rating sd (floored)
     judged: np.ndarray  # dated responses of a known source (interviewer or phone)
-    source: np.ndarray  # "i:<pseudonym>" or "d:<fingerprint>" per judged response
+    source: np.ndarray  # the interviewer's pseudonym or the phone's fingerprint
+    by_interviewer: np.ndarray  # bool: the source is an interviewer
     day: np.ndarray  # local day number per judged response
     top: np.ndarray  # bool per judged response
     log_chance: np.ndarray  # log chance of a top rating at its window
@@ -74,10 +75,11 @@ def _rows(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> _Rows:
     dated = public & np.isfinite(table.t) & (table.channel != DEVICE_CHANNEL)
     phone = dated & ~interviewed & (table.device_code >= 0)
     judged = np.flatnonzero((dated & interviewed) | phone)
+    by_interviewer = interviewed[judged]
     source = np.where(
-        interviewed[judged],
-        "i:" + table.rater[judged],
-        "d:" + np.append(table.devices, "").astype(object)[table.device_code[judged]],
+        by_interviewer,
+        table.rater[judged],
+        np.append(table.devices, "").astype(object)[table.device_code[judged]],
     )
     day = np.floor(
         (table.t[judged] + cfg.opening_hours.utc_offset_hours * 3600.0) / 86400.0
@@ -94,6 +96,7 @@ def _rows(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> _Rows:
         spread=spread[usable],
         judged=judged,
         source=source,
+        by_interviewer=by_interviewer,
         day=day,
         top=top[judged],
         log_chance=np.log(chance),
@@ -108,6 +111,7 @@ class InterviewerEvidence:
     gap: np.ndarray
     spread: np.ndarray
     source: np.ndarray
+    by_interviewer: np.ndarray
     day: np.ndarray
     size: np.ndarray
     tops: np.ndarray
@@ -117,16 +121,25 @@ class InterviewerEvidence:
 @dataclass
 class InterviewerVerdicts:
     biased: dict[str, str] = field(default_factory=dict)  # pseudonym -> detail
-    days: dict[tuple[str, int], str] = field(default_factory=dict)  # (source, day) -> detail
+    # (source, by an interviewer, day) -> detail
+    days: dict[tuple[str, bool, int], str] = field(default_factory=dict)
 
 
-def _group(source: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(group per row, source per group, day per group) of the (source, day) pairs."""
+def _group(
+    source: np.ndarray, by_interviewer: np.ndarray, day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(group per row, and per group: source, by an interviewer, day) of the rows'
+    (source, kind, day) triples."""
     names, name_code = np.unique(source.astype(str), return_inverse=True)
-    pair = name_code.reshape(-1).astype(np.int64) * (int(day.max()) + 1) + day
-    keys, inverse = np.unique(pair, return_inverse=True)
     span = int(day.max()) + 1
-    return inverse.reshape(-1), names[keys // span].astype(object), keys % span
+    key = (name_code.reshape(-1).astype(np.int64) * 2 + by_interviewer) * span + day
+    keys, inverse = np.unique(key, return_inverse=True)
+    return (
+        inverse.reshape(-1),
+        names[keys // span // 2].astype(object),
+        (keys // span % 2).astype(bool),
+        keys % span,
+    )
 
 
 def interviewer_evidence(
@@ -136,14 +149,23 @@ def interviewer_evidence(
     if not len(r.judged):
         none = np.zeros(0)
         return InterviewerEvidence(
-            r.rater, r.gap, r.spread, np.zeros(0, object), np.zeros(0, np.int64), none, none, none
+            r.rater,
+            r.gap,
+            r.spread,
+            np.zeros(0, object),
+            np.zeros(0, bool),
+            np.zeros(0, np.int64),
+            none,
+            none,
+            none,
         )
-    inverse, source, day = _group(r.source, r.day)
+    inverse, source, by_interviewer, day = _group(r.source, r.by_interviewer, r.day)
     return InterviewerEvidence(
         r.rater,
         r.gap,
         r.spread,
         source,
+        by_interviewer,
         day,
         size=np.bincount(inverse).astype(float),
         tops=np.bincount(inverse, weights=r.top.astype(float)),
@@ -178,15 +200,19 @@ def judge_interviewers(
     # 2. a day of only top ratings from one interviewer or phone, improbable by chance
     source = np.concatenate([e.source for e in evidence])
     if len(source):
-        inverse, names, day = _group(source, np.concatenate([e.day for e in evidence]))
+        inverse, names, kind, day = _group(
+            source,
+            np.concatenate([e.by_interviewer for e in evidence]),
+            np.concatenate([e.day for e in evidence]),
+        )
         size = np.bincount(inverse, weights=np.concatenate([e.size for e in evidence]))
         tops = np.bincount(inverse, weights=np.concatenate([e.tops for e in evidence]))
         log_p = np.bincount(inverse, weights=np.concatenate([e.log_p for e in evidence]))
         suspicious = (size >= c.day_min) & (tops == size) & (log_p <= np.log(c.day_p))
         for g in np.flatnonzero(suspicious).tolist():
-            name = str(names[g])
-            who = f"访问员 {name[2:]}" if name.startswith("i:") else "同一设备指纹"
-            verdicts.days[(name, int(day[g]))] = (
+            name, interviewer = str(names[g]), bool(kind[g])
+            who = f"访问员 {name}" if interviewer else "同一设备指纹"
+            verdicts.days[(name, interviewer, int(day[g]))] = (
                 f"{who} 当天 {int(size[g])} 份评价全部满分；按这些窗口的其他评价，"
                 f"偶然如此的概率约 {np.exp(log_p[g]):.1e}，整日不计"
             )
@@ -205,8 +231,8 @@ def apply_interviewer_verdicts(
             ledger.add_response_flags(
                 "INTERVIEWER", "downweight", mine, cfg.interviewers.weight, [detail] * len(mine)
             )
-    for (name, day), detail in sorted(verdicts.days.items()):
-        members = r.judged[(r.source == name) & (r.day == day)]
+    for (name, interviewer, day), detail in sorted(verdicts.days.items()):
+        members = r.judged[(r.source == name) & (r.by_interviewer == interviewer) & (r.day == day)]
         if len(members):
             ledger.add_response_flags(
                 "INTERVIEWER", "exclude", members, 0.0, [detail] * len(members)
