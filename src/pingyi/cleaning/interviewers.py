@@ -26,7 +26,7 @@ import numpy as np
 
 from .config import CleaningConfig
 from .ledger import Ledger
-from .responses import ResponseTable
+from .responses import ResponseTable, stable_hash
 from .types import DEFAULT_CHANNEL, DEVICE_CHANNEL
 
 INTERVIEW_CHANNELS = ("interview", "phone", "mystery")
@@ -41,8 +41,9 @@ class _Rows:
     gap: np.ndarray  # their score minus the window's other ratings' mean
     spread: np.ndarray  # the window's rating sd (floored)
     judged: np.ndarray  # dated responses of a known source (interviewer or phone)
-    source: np.ndarray  # the interviewer's pseudonym or the phone's fingerprint
+    source: np.ndarray  # hash of the interviewer's pseudonym or the phone's fingerprint
     by_interviewer: np.ndarray  # bool: the source is an interviewer
+    names: dict[int, str]  # interviewers' pseudonyms by hash (phones are never named)
     day: np.ndarray  # local day number per judged response
     top: np.ndarray  # bool per judged response
     log_chance: np.ndarray  # log chance of a top rating at its window
@@ -76,10 +77,20 @@ def _rows(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> _Rows:
     phone = dated & ~interviewed & (table.device_code >= 0)
     judged = np.flatnonzero((dated & interviewed) | phone)
     by_interviewer = interviewed[judged]
-    source = np.where(
-        by_interviewer,
-        table.rater[judged],
-        np.append(table.devices, "").astype(object)[table.device_code[judged]],
+    # phones are many: they travel between partitions as hashes, not strings
+    source = stable_hash(
+        np.where(
+            by_interviewer,
+            table.rater[judged],
+            np.append(table.devices, "").astype(object)[table.device_code[judged]],
+        )
+    )
+    names = dict(
+        zip(
+            source[by_interviewer].tolist(),
+            table.rater[judged][by_interviewer].tolist(),
+            strict=True,
+        )
     )
     day = np.floor(
         (table.t[judged] + cfg.opening_hours.utc_offset_hours * 3600.0) / 86400.0
@@ -97,6 +108,7 @@ def _rows(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> _Rows:
         judged=judged,
         source=source,
         by_interviewer=by_interviewer,
+        names=names,
         day=day,
         top=top[judged],
         log_chance=np.log(chance),
@@ -110,8 +122,9 @@ class InterviewerEvidence:
     rater: np.ndarray
     gap: np.ndarray
     spread: np.ndarray
-    source: np.ndarray
+    source: np.ndarray  # per (source, kind, day) group: the source's hash
     by_interviewer: np.ndarray
+    names: dict[int, str]  # interviewers' pseudonyms by hash
     day: np.ndarray
     size: np.ndarray
     tops: np.ndarray
@@ -121,22 +134,22 @@ class InterviewerEvidence:
 @dataclass
 class InterviewerVerdicts:
     biased: dict[str, str] = field(default_factory=dict)  # pseudonym -> detail
-    # (source, by an interviewer, day) -> detail
-    days: dict[tuple[str, bool, int], str] = field(default_factory=dict)
+    # (source hash, by an interviewer, day) -> detail
+    days: dict[tuple[int, bool, int], str] = field(default_factory=dict)
 
 
 def _group(
     source: np.ndarray, by_interviewer: np.ndarray, day: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(group per row, and per group: source, by an interviewer, day) of the rows'
+    """(group per row, and per group: source hash, by an interviewer, day) of the rows'
     (source, kind, day) triples."""
-    names, name_code = np.unique(source.astype(str), return_inverse=True)
+    names, name_code = np.unique(source, return_inverse=True)
     span = int(day.max()) + 1
     key = (name_code.reshape(-1).astype(np.int64) * 2 + by_interviewer) * span + day
     keys, inverse = np.unique(key, return_inverse=True)
     return (
         inverse.reshape(-1),
-        names[keys // span // 2].astype(object),
+        names[keys // span // 2],
         (keys // span % 2).astype(bool),
         keys % span,
     )
@@ -152,8 +165,9 @@ def interviewer_evidence(
             r.rater,
             r.gap,
             r.spread,
-            np.zeros(0, object),
+            np.zeros(0, np.uint64),
             np.zeros(0, bool),
+            {},
             np.zeros(0, np.int64),
             none,
             none,
@@ -166,6 +180,7 @@ def interviewer_evidence(
         r.spread,
         source,
         by_interviewer,
+        r.names,
         day,
         size=np.bincount(inverse).astype(float),
         tops=np.bincount(inverse, weights=r.top.astype(float)),
@@ -209,10 +224,11 @@ def judge_interviewers(
         tops = np.bincount(inverse, weights=np.concatenate([e.tops for e in evidence]))
         log_p = np.bincount(inverse, weights=np.concatenate([e.log_p for e in evidence]))
         suspicious = (size >= c.day_min) & (tops == size) & (log_p <= np.log(c.day_p))
+        pseudonyms = {k: v for e in evidence for k, v in e.names.items()}
         for g in np.flatnonzero(suspicious).tolist():
-            name, interviewer = str(names[g]), bool(kind[g])
-            who = f"访问员 {name}" if interviewer else "同一设备指纹"
-            verdicts.days[(name, interviewer, int(day[g]))] = (
+            key, interviewer = int(names[g]), bool(kind[g])
+            who = f"访问员 {pseudonyms[key]}" if interviewer else "同一设备指纹"
+            verdicts.days[(key, interviewer, int(day[g]))] = (
                 f"{who} 当天 {int(size[g])} 份评价全部满分；按这些窗口的其他评价，"
                 f"偶然如此的概率约 {np.exp(log_p[g]):.1e}，整日不计"
             )
@@ -231,8 +247,8 @@ def apply_interviewer_verdicts(
             ledger.add_response_flags(
                 "INTERVIEWER", "downweight", mine, cfg.interviewers.weight, [detail] * len(mine)
             )
-    for (name, interviewer, day), detail in sorted(verdicts.days.items()):
-        members = r.judged[(r.source == name) & (r.by_interviewer == interviewer) & (r.day == day)]
+    for (key, interviewer, day), detail in sorted(verdicts.days.items()):
+        members = r.judged[(r.source == key) & (r.by_interviewer == interviewer) & (r.day == day)]
         if len(members):
             ledger.add_response_flags(
                 "INTERVIEWER", "exclude", members, 0.0, [detail] * len(members)

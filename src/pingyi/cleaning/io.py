@@ -236,6 +236,8 @@ def _ratings_from_table(table: pa.Table, utc_offset_hours: float, lines: bool) -
         **strings,
     )
     ratings.validate()
+    # Arrow's allocator keeps freed buffers for reuse; nothing else will use them
+    pa.default_memory_pool().release_unused()
     return ratings
 
 

@@ -18,7 +18,6 @@ for flag, and memory is set by the largest partition, not by the campaign.
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -54,6 +53,7 @@ from .responses import (
     factorize_column,
     in_set,
     mix64,
+    stable_hash,
     with_codes,
 )
 from .screening import TicketCounts, role_median_durations, screen
@@ -127,7 +127,7 @@ class CampaignFigures:
     sigma: float | None  # the rater model's robust residual sd
     role_offsets: dict[str, float]  # other roles' median gap from the peers' view
     outliers: OutlierFigures
-    shared_devices: dict[str, int]  # responses per fingerprint seen in several partitions
+    shared_devices: dict[int, int]  # fingerprint hash -> responses, for those in several parts
     interviewers: InterviewerVerdicts
     scripted: dict[str, str]  # response id -> why it is scripted
 
@@ -142,8 +142,8 @@ class Summary:
     public_resid: np.ndarray
     sample_key: np.ndarray  # hash order of the public patterns below
     sample: Pattern
-    sample_device: np.ndarray
-    devices: np.ndarray  # fingerprints and their response counts
+    sample_device: np.ndarray  # fingerprint hash per sampled pattern (0 none)
+    devices: np.ndarray  # fingerprint hashes and their response counts
     device_counts: np.ndarray
     interviewers: InterviewerEvidence
     comments: dict[str, np.ndarray]  # response_id, role, ratee, channel, comment
@@ -182,17 +182,18 @@ def _screened(part: Ratings, ctx: Context) -> tuple[ResponseTable, Ledger]:
 
 def _sample_keys(ids: np.ndarray, seed: int) -> np.ndarray:
     """A pseudo-random order of response ids that no partitioning changes."""
-    crc = np.fromiter((zlib.crc32(str(i).encode("utf-8")) for i in ids), np.uint64, len(ids))
-    return mix64(crc ^ np.uint64(seed))
+    return mix64(stable_hash(ids) ^ np.uint64(seed))
 
 
-def _device_counts(table: ResponseTable, shared: Mapping[str, int]) -> np.ndarray:
+def _device_counts(table: ResponseTable, shared: Mapping[int, int]) -> np.ndarray:
     """Responses per device code of ``table`` in the whole campaign."""
     dev = table.device_code
     counts = np.bincount(dev[dev >= 0], minlength=len(table.devices)).astype(float)
-    for k, name in enumerate(table.devices.tolist()):
-        if name in shared:
-            counts[k] = shared[name]
+    if shared:
+        keys = stable_hash(table.devices).tolist()
+        for k, key in enumerate(keys):
+            if key in shared:
+                counts[k] = shared[key]
     return counts
 
 
@@ -218,6 +219,7 @@ def summarise(part: Ratings, ctx: Context) -> Summary:
     keep = np.argsort(keys, kind="stable")[: cfg.outliers.isolation_sample]
     rows, keys = rows[keep], keys[keep]
     dev = table.device_code
+    device_keys = stable_hash(table.devices)
     written = np.flatnonzero(table.comment != "")
     return Summary(
         peer_resid=(table.score - model.fitted)[peer],
@@ -226,8 +228,8 @@ def summarise(part: Ratings, ctx: Context) -> Summary:
         public_resid=public_resid,
         sample_key=keys,
         sample=Pattern.of(table, rows, np.zeros(len(table.devices))),
-        sample_device=np.append(table.devices, "").astype(object)[dev[rows]],
-        devices=table.devices,
+        sample_device=np.append(device_keys, np.uint64(0))[dev[rows]],
+        devices=device_keys,
         device_counts=np.bincount(dev[dev >= 0], minlength=len(table.devices)),
         interviewers=interviewer_evidence(table, cfg, ledger),
         comments={
@@ -266,24 +268,25 @@ def combine(summaries: Sequence[Summary], ctx: Context) -> CampaignFigures:
     offsets = {role: float(np.median(np.concatenate(v))) for role, v in gaps.items()}
 
     # fingerprints counted over the campaign; only those in several partitions travel
-    names = np.concatenate([s.devices for s in summaries]).astype(str)
+    keys = np.concatenate([s.devices for s in summaries])
     counts = np.concatenate([s.device_counts for s in summaries])
-    unique, inverse, seen = np.unique(names, return_inverse=True, return_counts=True)
+    unique, inverse, seen = np.unique(keys, return_inverse=True, return_counts=True)
     totals = np.bincount(inverse, weights=counts, minlength=len(unique))
-    shared = {str(unique[k]): int(totals[k]) for k in np.flatnonzero(seen > 1).tolist()}
+    shared = {int(unique[k]): int(totals[k]) for k in np.flatnonzero(seen > 1).tolist()}
 
     # the forest learns from a uniform sample of the campaign's public responses
-    keys = np.concatenate([s.sample_key for s in summaries])
-    pick = np.argsort(keys, kind="stable")[: cfg.outliers.isolation_sample]
+    order = np.concatenate([s.sample_key for s in summaries])
+    pick = np.argsort(order, kind="stable")[: cfg.outliers.isolation_sample]
     pattern = Pattern(
         *(
             np.concatenate([getattr(s.sample, name) for s in summaries])[pick]
             for name in ("role", "duration", "item_sd", "t", "per_device", "n_items")
         )
     )
-    device = np.concatenate([s.sample_device for s in summaries])[pick].astype(str)
-    lookup = dict(zip(unique.tolist(), totals.tolist(), strict=True))
-    pattern.per_device = np.array([lookup.get(d, 1.0) if d else 1.0 for d in device.tolist()])
+    device = np.concatenate([s.sample_device for s in summaries])[pick]
+    at = np.minimum(np.searchsorted(unique, device), max(len(unique) - 1, 0))
+    known = (device != 0) & (unique[at] == device) if len(unique) else np.zeros(len(device), bool)
+    pattern.per_device = np.where(known, totals[at] if len(unique) else 1.0, 1.0)
     floor = cfg.outliers.scale_floor
     return CampaignFigures(
         sigma=sigma,

@@ -47,6 +47,18 @@ def group_median(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.nda
     return out
 
 
+def stable_hash(values: np.ndarray) -> np.ndarray:
+    """64-bit hashes of strings, the same in every process and on every worker (Python's
+    own ``hash`` is salted per process); vectorised over the characters."""
+    text = np.asarray(values).astype(str)
+    out = np.full(len(text), 0x243F6A8885A308D3, np.uint64)
+    if not len(text) or text.dtype.itemsize == 0:
+        return out
+    for column in text.view(np.uint32).reshape(len(text), -1).T:
+        out = mix64(out ^ column.astype(np.uint64))
+    return out
+
+
 def in_set(values: np.ndarray, keys: Collection[str]) -> np.ndarray:
     """``np.isin`` for strings by hashing: sorting millions of Python strings is slow."""
     if not keys:
