@@ -213,14 +213,21 @@ def read_ratings_csv(
     except pa.ArrowInvalid as exc:
         _short_row(path, len(header), header)
         raise CleaningInputError(f"{os.fspath(path)}: {exc}") from None
-    return _ratings_from_table(table, utc_offset_hours, lines=True)
-
-
-def _ratings_from_table(table: pa.Table, utc_offset_hours: float, lines: bool) -> Ratings:
-    """Arrow columns -> Ratings, one column at a time so the Arrow copy shrinks as we go."""
-    present = [c for c in OPTIONAL_COLUMNS if c in table.column_names]
-    columns = {name: table.column(name) for name in (*COLUMNS, *present)}
+    columns = _columns(table)
     del table
+    return _ratings_from_columns(columns, utc_offset_hours, lines=True)
+
+
+def _columns(table: pa.Table) -> dict[str, pa.ChunkedArray]:
+    present = [c for c in OPTIONAL_COLUMNS if c in table.column_names]
+    return {name: table.column(name) for name in (*COLUMNS, *present)}
+
+
+def _ratings_from_columns(
+    columns: dict[str, pa.ChunkedArray], utc_offset_hours: float, lines: bool
+) -> Ratings:
+    """Arrow columns -> Ratings, one column at a time so the Arrow copy shrinks as we go
+    (callers drop their table first: a table would keep every column alive)."""
     codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     strings = {
         name: _strings(columns.pop(name), codes if name in CODED else None, name)
@@ -335,7 +342,9 @@ def read_ratings_parquet(
             table = table.set_column(
                 table.schema.get_field_index(name), name, column.cast(pa.string())
             )
-    return _ratings_from_table(table, utc_offset_hours, lines=False)
+    columns = _columns(table)
+    del table
+    return _ratings_from_columns(columns, utc_offset_hours, lines=False)
 
 
 def read_ratings(
