@@ -58,14 +58,21 @@ SCHEMA = pa.schema(
 )
 
 CHILD = """
-import json, resource, sys, time
+import contextlib, json, resource, sys, time
 from pingyi.cleaning import clean
 from pingyi.cleaning.io import read_ratings, write_outputs
-path, out = sys.argv[1], sys.argv[2]
+from pingyi.cleaning.pipeline import InProcess
+path, out, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if workers:
+    from pingyi.cluster import dask_runner
+    cluster = dask_runner(workers=workers)
+else:
+    cluster = contextlib.nullcontext(InProcess)
 t0 = time.perf_counter()
 ratings = read_ratings(path)
 t1 = time.perf_counter()
-result = clean(ratings)
+with cluster as runner:
+    result = clean(ratings, runner=runner)
 t2 = time.perf_counter()
 write_outputs(result, out)
 t3 = time.perf_counter()
@@ -204,9 +211,11 @@ def make_inputs(answers: int, folder: Path, seed: int) -> tuple[Path, Path, int]
     return csv_path, parquet_path, rows
 
 
-def measure(path: Path, out: Path) -> dict:
+def measure(path: Path, out: Path, workers: int = 0) -> dict:
+    """One fresh process: read + clean + write; with ``workers``, the partitions run on a
+    local Dask cluster of that many processes (peak RSS is then the client's alone)."""
     run = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), str(out)],
+        [sys.executable, "-c", CHILD, str(path), str(out), str(workers)],
         capture_output=True,
         text=True,
         check=False,
@@ -251,6 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-10m", action="store_true", help="add 10 M answers (slow)")
     parser.add_argument("--sizes", help="comma-separated answer counts instead")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="also run Parquet input on a local Dask cluster of N workers; outputs compared",
+    )
     args = parser.parse_args(argv)
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
@@ -269,10 +284,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"Parquet {parquet_path.stat().st_size / 2**20:,.0f} MB)",
                 file=sys.stderr,
             )
-            for fmt, path in (("CSV", csv_path), ("Parquet", parquet_path)):
-                row = measure(path, Path(tmp) / f"out-{fmt}")
+            runs = [("CSV", csv_path, 0), ("Parquet", parquet_path, 0)]
+            if args.workers:
+                runs.append((f"Parquet, Dask x{args.workers}", parquet_path, args.workers))
+            for fmt, path, workers in runs:
+                row = measure(path, Path(tmp) / f"out-{fmt}", workers)
                 row["format"] = fmt
                 rows.append(row)
+                if workers:
+                    same = all(
+                        (Path(tmp) / f"out-{fmt}" / f).read_bytes()
+                        == (Path(tmp) / "out-Parquet" / f).read_bytes()
+                        for f in ("scores.csv", "flags.csv")
+                    )
+                    print(f"  {fmt}: output identical to one process: {same}", file=sys.stderr)
+                    row["identical"] = same
                 print(
                     f"  {fmt}: {row['total']:.1f} s, peak {row['peak_mb']:,.0f} MB",
                     file=sys.stderr,
