@@ -128,3 +128,16 @@ def test_cli_names_an_unreachable_scheduler(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "tcp://127.0.0.1:9" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_an_empty_campaign_and_a_single_answer_clean_without_error() -> None:
+    from pingyi.cleaning import Ratings
+
+    empty = clean(Ratings.from_records([]))
+    assert (empty.flags, empty.scores, empty.n_answers) == ([], [], 0)
+    one = clean(
+        Ratings.from_records([{"response_id": "a", "role": "public", "ratee": "W", "score": 4}])
+    )
+    assert [(s.ratee, s.role, s.clean_mean, s.reportable) for s in one.scores] == [
+        ("W", "public", 4.0, False)
+    ]

@@ -48,7 +48,7 @@ def components(ratings: Ratings) -> np.ndarray:
 def plan(ratings: Ratings, answers: int) -> list[np.ndarray]:
     """Row indices of each partition: whole components, about ``answers`` rows each."""
     if len(ratings) == 0:
-        return []
+        return [np.zeros(0, np.int64)]  # one empty partition: the run still has a shape
     label = components(ratings)
     order = np.argsort(label, kind="stable")
     sizes = np.bincount(label)

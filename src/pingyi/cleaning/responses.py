@@ -216,8 +216,8 @@ def build_responses(ratings: Ratings, item_weights: ItemWeights | None = None) -
             "item",
         )
     n = len(ids)
-    first = order[np.concatenate(([0], np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1))]
-    first = first if n else np.array([], dtype=np.int64)
+    starts = np.concatenate(([0], np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1))
+    first = order[starts] if n else np.array([], dtype=np.int64)
     score_rows = ratings.score[order]
     n_items = np.bincount(r_sorted, minlength=n)
     sums = np.bincount(r_sorted, weights=score_rows, minlength=n)
