@@ -18,7 +18,10 @@ FIRST_GENERATION_THRESHOLD = 5_000  # Python's default is 700
 
 
 def settle() -> None:
-    """Collect once, then freeze everything alive: call after start-up, per process."""
+    """Collect once, then freeze everything alive: call after start-up, per process.
+    What an earlier settle froze is thawed first, so a process that starts several
+    apps in turn (the test suite) still frees the ones it is done with."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
     _, second, third = gc.get_threshold()
