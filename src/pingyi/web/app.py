@@ -105,7 +105,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             settings.purge_interval_s, Retention.from_settings(settings), settings.data_dir
         )
         app.state.outbox_sender = await start_sender(settings)
-        heap.settle()  # start-up's objects out of the collector's sight (see heap.py)
         try:
             yield
         finally:
@@ -211,4 +210,8 @@ def _session_config(settings: Settings) -> ServerSideSessionConfig:
 
 def app_factory() -> Litestar:
     """Entry point for the ASGI server (`pingyi.web.app:app_factory`, factory mode)."""
-    return create_app()
+    app = create_app()
+    # A server's worker: its start-up objects out of the collector's sight (heap.py).
+    # Not in create_app: a test process makes app after app and must free them.
+    heap.settle()
+    return app

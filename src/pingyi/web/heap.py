@@ -18,10 +18,8 @@ FIRST_GENERATION_THRESHOLD = 5_000  # Python's default is 700
 
 
 def settle() -> None:
-    """Collect once, then freeze everything alive: call after start-up, per process.
-    What an earlier settle froze is thawed first, so a process that starts several
-    apps in turn (the test suite) still frees the ones it is done with."""
-    gc.unfreeze()
+    """Collect once, then freeze everything alive: once per server process, when its
+    app is made (a full collection takes about a second here)."""
     gc.collect()
     gc.freeze()
     _, second, third = gc.get_threshold()
