@@ -7,6 +7,8 @@ samples the worker with py-spy meanwhile. Prints the share of samples in each ar
 their own.
 
     python benchmarks/profile.py --mode device --db sqlite --seconds 15
+
+Needs py-spy (`pip install -e '.[bench]'`) and wrk (Debian: `apt-get install wrk`).
 """
 
 from __future__ import annotations
