@@ -31,14 +31,15 @@ class DaskRunner:
     def __init__(self, client: Any, ratings: Ratings, parts: Sequence[np.ndarray]) -> None:
         self.client = client
         # one partition at a time, so the client never holds two copies of the campaign
-        self.parts = [client.scatter(ratings.take(rows)) for rows in parts]
+        # (hash=False: naming a partition by its content would mean hashing all of it)
+        self.parts = [client.scatter(ratings.take(rows), hash=False) for rows in parts]
 
     def map(
         self, fn: Callable[..., T], args: Sequence[Any], done: Callable[[int], None]
     ) -> list[T]:
         from distributed import as_completed
 
-        shared = [self.client.scatter(arg, broadcast=True) for arg in args]
+        shared = [self.client.scatter(arg, broadcast=True, hash=False) for arg in args]
         futures = [self.client.submit(fn, part, *shared, pure=False) for part in self.parts]
         index = {future.key: k for k, future in enumerate(futures)}
         for future in as_completed(futures):
