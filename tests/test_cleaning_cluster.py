@@ -44,7 +44,7 @@ async def test_a_cluster_run_stores_what_an_in_process_run_stores(
 
     await _demo_closed()
     first = await run_cleaning("2026Q4", "test")
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
         scheduler_setting.setenv("PINGYI_CLEANING_SCHEDULER", cluster.scheduler_address)
         get_settings.cache_clear()
         assert get_settings().cleaning_scheduler == cluster.scheduler_address

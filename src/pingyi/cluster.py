@@ -67,7 +67,7 @@ def dask_runner(
                 n_workers=workers or 2,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",
             )
             client = Client(cluster)
     except OSError as exc:
