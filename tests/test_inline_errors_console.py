@@ -1,5 +1,5 @@
 """Errors where they are on the console's main forms: a new campaign, the
-questionnaire items editor, the unit and window forms and closing a bad-review
+questionnaire items editor, the unit, window and staff forms and closing a bad-review
 case each come back with exactly the faulty fields marked, in the page's language,
 the first one focused, and nothing typed lost."""
 
@@ -157,6 +157,22 @@ async def test_unit_and_window_forms_mark_their_fields(client: Any) -> None:
     assert all(m.startswith("Error: ") for m in marks.messages.values())
     assert marks.text["name"] == "Invoices"
     assert await ServiceWindow.count() == 0
+
+
+async def test_the_staff_form_marks_its_fields(client: Any) -> None:
+    from pingyi.db.tables import Staff
+
+    token = await _agency(client)
+    response = await client.post(
+        "/admin/org/staff/new",
+        data={"_csrf_token": token, "code": "A 01", "name": "", "unit": ""},
+    )
+    assert response.status_code == 400
+    marks = marks_of(response.text)
+    assert {"code", "name"} <= set(marks.invalid)
+    assert marks.autofocus == ["code"]
+    assert marks.text["code"] == "A 01"
+    assert await Staff.count() == 0
 
 
 async def test_closing_a_case_marks_what_is_missing(client: Any) -> None:
