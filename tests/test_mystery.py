@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from helpers import csrf_from, login, make_user, open_public_campaign
+from test_inline_errors import marks_of
 
 pytestmark = pytest.mark.anyio
 PASSWORD = "correct horse battery"
@@ -188,6 +189,17 @@ async def test_plan_enter_once_and_scores_in_indicators_and_report(client: Any) 
     # a missing item is refused, nothing stored
     missing = await enter(by_window[w1][0], {"item_first_contact": "1"}, "form-aaaa-0001")
     assert missing.status_code == 400 and "请填写此项" in missing.text
+    # each missing answer is marked on its own question, the first one focused
+    marks = marks_of(missing.text)
+    unanswered = {name for name in FULL if name != "item_first_contact"}
+    assert set(marks.invalid) == unanswered
+    for name in unanswered:
+        code = name.removeprefix("item_")
+        assert marks.invalid[name] == {f"err-{code}"}
+        assert marks.messages[f"err-{code}"].startswith("错误：")
+    assert marks.autofocus == ["item_tell_once-1"]  # the first unanswered, in page order
+    assert marks.summary[0] == "#item_tell_once-1" and len(marks.summary) == len(unanswered)
+    assert marks.checked["item_first_contact"] == "1"  # what was answered is kept
     # u1-W1: full marks twice; the first form sent twice (a resubmission) stores once
     first = await enter(by_window[w1][0], FULL, "form-aaaa-0001")
     assert first.status_code in (302, 303), first.text[:500]

@@ -17,10 +17,12 @@ from litestar.response import Redirect, Response, Template
 
 from pingyi.db.tables import Campaign
 from pingyi.hours import LOCAL_TZ
+from pingyi.i18n import translate
 from pingyi.services import mystery
 from pingyi.web.console_campaigns import Form
+from pingyi.web.form_errors import Field, mark_messages
 from pingyi.web.guards import current_user
-from pingyi.web.rendering import render
+from pingyi.web.rendering import render, request_language
 
 AGENCY = "agency_admin"
 
@@ -163,6 +165,20 @@ def _visit_page(
     error: str = "",
 ) -> Template:
     mine = visit["evaluator"] == _user(request)["id"]
+    lang = request_language(request)
+    fields = [Field("visited_on", translate("mystery.visited_on", lang), "visited_on")]
+    messages = (
+        {"visited_on": translate(errors["visited_on"], lang)} if "visited_on" in errors else {}
+    )
+    for item in visit["items"]:
+        text = item.text_en if lang == "en" and item.text_en else item.text_zh
+        first = f"item_{item.code}" + ("-1" if item.kind == "yesno" else "")
+        fields.append(Field(item.code, text, first))
+        if errors.get(item.code):
+            messages[item.code] = translate(errors[item.code], lang, max=item.max)
+    fields.append(Field("note", translate("mystery.note", lang), "note"))
+    if errors.get("note"):
+        messages["note"] = translate(errors["note"], lang)
     return render(
         request,
         "admin/mystery_visit.html",
@@ -172,6 +188,7 @@ def _visit_page(
         editable=mine and visit["state"] == "planned",
         values=values,
         errors=errors,
+        marked=mark_messages(messages, fields),
         error=error,
         client_id=values.get("client_id") or uuid.uuid4().hex,
         today=datetime.now(LOCAL_TZ).date().isoformat(),
