@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from asyncpg.exceptions import OperatorInterventionError
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
@@ -90,8 +91,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             try:
                 await engine.start_connection_pool(min_size=2, max_size=20)
                 pooled = True
-            except (OSError, ConnectionError) as exc:
+            except (OSError, ConnectionError, OperatorInterventionError) as exc:
                 # Start anyway: /healthz says 503 and queries connect once it is back.
+                # (A worker restarted while PostgreSQL starts or stops gets "cannot
+                # connect now": failing then would stop the whole server.)
                 log.warning("database unreachable at start-up (%s)", type(exc).__name__)
         app.state.limiter = make_rate_limiter(settings.redis_url)
         # With PINGYI_OUTBOX_URL set, public ratings are queued for the provincial
