@@ -79,14 +79,6 @@ class Home:
 async def _case_tasks(now: datetime, unit: int | None) -> list[Task]:
     tasks: list[Task] = []
     scope = BadReviewCase.unit == unit if unit is not None else BadReviewCase.id > 0
-    columns = (
-        BadReviewCase.id,
-        BadReviewCase.rectify_due,
-        BadReviewCase.contact_due,
-        BadReviewCase.contacted_at,
-        BadReviewCase.unit.name.as_alias("unit_name"),
-        BadReviewCase.window.number.as_alias("window_number"),
-    )
     for state, where, urgency, key in (
         ("overdue", overdue_where(now), OVERDUE, "home.cases_overdue"),
         ("due_today", due_today_where(now), TODAY, "home.cases_due_today"),
@@ -96,7 +88,7 @@ async def _case_tasks(now: datetime, unit: int | None) -> list[Task]:
             continue
         tasks.append(Task(urgency, key, f"/admin/cases?state={state}", {"n": count}, FIRST))
         rows = (
-            await BadReviewCase.select(*columns)
+            await BadReviewCase.select(*_case_line_columns())
             .where(scope & where)
             .order_by(BadReviewCase.rectify_due)
             .limit(LIST_LIMIT)
@@ -104,6 +96,18 @@ async def _case_tasks(now: datetime, unit: int | None) -> list[Task]:
         for row in rows:
             tasks.append(_case_line(row, urgency))
     return tasks
+
+
+def _case_line_columns() -> tuple[Any, ...]:
+    """The columns a case line shows."""
+    return (
+        BadReviewCase.id,
+        BadReviewCase.rectify_due,
+        BadReviewCase.contact_due,
+        BadReviewCase.contacted_at,
+        BadReviewCase.unit.name.as_alias("unit_name"),
+        BadReviewCase.window.number.as_alias("window_number"),
+    )
 
 
 def _case_line(row: dict[str, Any], urgency: int) -> Task:
@@ -128,14 +132,7 @@ def _case_line(row: dict[str, Any], urgency: int) -> Task:
 async def open_case_list(now: datetime, unit: int) -> list[Task]:
     """A leader's open cases, every one, by deadline (a unit has few at a time)."""
     rows = (
-        await BadReviewCase.select(
-            BadReviewCase.id,
-            BadReviewCase.rectify_due,
-            BadReviewCase.contact_due,
-            BadReviewCase.contacted_at,
-            BadReviewCase.unit.name.as_alias("unit_name"),
-            BadReviewCase.window.number.as_alias("window_number"),
-        )
+        await BadReviewCase.select(*_case_line_columns())
         .where((BadReviewCase.unit == unit) & (BadReviewCase.state != "closed"))
         .order_by(BadReviewCase.rectify_due)
         .limit(50)

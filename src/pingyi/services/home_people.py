@@ -13,6 +13,7 @@ is in services/home.py, with the task and home types they share).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
@@ -39,14 +40,18 @@ from pingyi.services.home_data import (
 )
 
 
-async def hr_home(now: datetime) -> Home:
-    home = Home("hr")
-    campaigns = {
+async def _published_campaigns() -> dict[int, dict[str, Any]]:
+    return {
         c["id"]: c
         for c in await Campaign.select(
             Campaign.id, Campaign.code, Campaign.name, Campaign.period_end
         ).where(Campaign.state == "published")
     }
+
+
+async def hr_home(now: datetime) -> Home:
+    home = Home("hr")
+    campaigns = await _published_campaigns()
     latest = await latest_publications(list(campaigns))
     decided = await grouped_counts(
         GradeDecision.select(
@@ -158,12 +163,7 @@ async def staff_home(now: datetime, staff_id: int) -> Home:
     staff = await Staff.select(Staff.code).where(Staff.id == staff_id).first()
     if staff is None:
         return home
-    campaigns = {
-        c["id"]: c
-        for c in await Campaign.select(
-            Campaign.id, Campaign.code, Campaign.name, Campaign.period_end
-        ).where(Campaign.state == "published")
-    }
+    campaigns = await _published_campaigns()
     latest = await latest_publications(list(campaigns))
     finals = {
         (g["campaign"], g["revision"]): g["final"]
