@@ -1,5 +1,6 @@
 """The reference cache loads a key once however many requests miss it at the same
-moment (an entry expiring under load), and a failed or outdated load is not kept."""
+moment (an entry expiring under load), a failed or outdated load is not kept, and an
+entry past half its life is read afresh in the background, never served expired."""
 
 from __future__ import annotations
 
@@ -77,3 +78,73 @@ async def test_a_load_overtaken_by_a_change_is_not_kept() -> None:
     loader.release.set()
     assert await waiting == {"call": 1}  # its callers get what they asked for
     assert await cache._get(("context", 1, 2, None), loader) == {"call": 2}  # read afresh
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_past_half_its_life_an_entry_is_read_afresh_while_requests_get_the_copy() -> None:
+    clock = Clock()
+    cache = ReferenceCache(ttl_s=3, clock=clock)
+    loader = Loader()
+    loader.release.set()
+    assert await cache._get(("device", "k"), loader) == {"call": 1}
+
+    clock.now += 1.0  # young: served, nothing read
+    assert await cache._get(("device", "k"), loader) == {"call": 1}
+    await _settle()
+    assert loader.calls == 1
+
+    loader.release.clear()
+    clock.now += 1.0  # past half its life: the copy now, a read in the background
+    answers = [await cache._get(("device", "k"), loader) for _ in range(20)]
+    assert answers == [{"call": 1}] * 20  # no request waited for the read
+    await _settle()
+    assert loader.calls == 2  # one read for all of them
+    loader.release.set()
+    await _settle()
+    assert await cache._get(("device", "k"), loader) == {"call": 2}  # the fresh copy
+    clock.now += 2.5  # within the fresh copy's life: still no read
+    assert await cache._get(("device", "k"), loader) == {"call": 2}
+
+
+async def test_an_expired_entry_is_never_served() -> None:
+    clock = Clock()
+    cache = ReferenceCache(ttl_s=3, clock=clock)
+    loader = Loader()
+    loader.release.set()
+    assert await cache._get(("device", "k"), loader) == {"call": 1}
+    loader.release.clear()
+    clock.now += 3.5  # nobody asked during its second half: it has expired
+    waiting = asyncio.create_task(cache._get(("device", "k"), loader))
+    await _settle()
+    assert not waiting.done()  # the request waits for the read: no copy older than ttl_s
+    loader.release.set()
+    assert await waiting == {"call": 2}
+
+
+async def test_a_failed_refresh_keeps_the_copy_until_it_expires() -> None:
+    clock = Clock()
+    cache = ReferenceCache(ttl_s=3, clock=clock)
+    loader = Loader()
+    loader.release.set()
+    assert await cache._get(("campaign", 3), loader) == {"call": 1}
+    loader.fail = True
+    clock.now += 2.0
+    assert await cache._get(("campaign", 3), loader) == {"call": 1}
+    await _settle()
+    assert loader.calls == 2  # the refresh ran and failed, quietly
+    assert await cache._get(("campaign", 3), loader) == {"call": 1}  # the copy, still valid
+    clock.now += 1.5  # expired: the failure now reaches the request
+    with pytest.raises(ConnectionError):
+        await cache._get(("campaign", 3), loader)

@@ -3,8 +3,9 @@
 A rating needs its window, unit, staff member on duty, questionnaire items, the
 campaign's state and, for a device, the device, the staff member it names and the
 campaign covering its window: about ten queries that change rarely, against one
-insert. They are kept for `ttl_s` seconds (one cache per app instance), so the
-submission path reads nothing from the database on most requests.
+insert. They are kept for `ttl_s` seconds (one cache per app instance) and read
+afresh in the background once half that has passed, so the submission path reads
+nothing from the database on most requests and waits for a read on almost none.
 
 Staleness is bounded and never unsafe:
 - the writer checks inside its transaction that the campaign is still open
@@ -46,32 +47,49 @@ def forget_all() -> None:
 
 
 class ReferenceCache:
-    def __init__(self, ttl_s: float = 3.0, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        ttl_s: float = 3.0,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
+        self.clock = clock
         self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._loading: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
         self._generation = _generation
 
     async def _get(self, key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:
-        now = time.monotonic()
+        now = self.clock()
         if self._generation != _generation:
             self._entries.clear()
             self._loading.clear()
             self._generation = _generation
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
+            # Refresh ahead: past half its life, the first request to see an entry
+            # starts reading it afresh and, like every request until it expires, is
+            # answered from the copy. Under steady traffic no request waits for a
+            # load, and entries read together no longer expire together (they did
+            # every ttl_s: a burst of loads on the pool, most of the p99).
+            if hit[0] - now < self.ttl_s / 2 and key not in self._loading:
+                self._start_load(key, load)
             return hit[1]  # type: ignore[no-any-return]
         # One load per key at a time: when an entry expires under load, the dozens of
         # requests that miss it at once wait for the same queries (on PostgreSQL they
         # were a third of the device path's CPU) instead of each running them.
-        loading = self._loading.get(key)
-        if loading is None:
-            loading = asyncio.ensure_future(self._load(key, load, self._generation))
-            loading.add_done_callback(_retrieve)
-            self._loading[key] = loading
+        loading = self._loading.get(key) or self._start_load(key, load)
         # shielded: a request that goes away does not cancel the others' load
         return await asyncio.shield(loading)  # type: ignore[no-any-return]
+
+    def _start_load(
+        self, key: tuple[Any, ...], load: Callable[[], Awaitable[Any]]
+    ) -> asyncio.Future[Any]:
+        loading = asyncio.ensure_future(self._load(key, load, self._generation))
+        loading.add_done_callback(_retrieve)
+        self._loading[key] = loading
+        return loading
 
     async def _load(
         self, key: tuple[Any, ...], load: Callable[[], Awaitable[T]], generation: int
@@ -83,7 +101,7 @@ class ReferenceCache:
                 del self._loading[key]
         if generation != self._generation:
             return value  # loaded before a change: good for its callers, not kept
-        now = time.monotonic()
+        now = self.clock()
         if len(self._entries) >= self.max_entries:
             self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
             if len(self._entries) >= self.max_entries:
