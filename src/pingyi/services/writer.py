@@ -1,18 +1,10 @@
 """The write path for ratings: group commit, acknowledge after the commit.
 
-Submissions wait in a queue; a writer task takes whatever has gathered, writes it
-in one transaction and only then answers each waiting request. Many submissions
-share one commit, yet nobody is told "saved" before the data is durable.
-Idempotency (client ids) and single-use tickets are settled inside that same
-transaction.
-
-SQLite allows one writer at a time: one batch is in flight. PostgreSQL takes
-several at once (`IN_FLIGHT_POSTGRES`): a batch need not wait for the previous
-one's commit (on a busy disk most of a rating's latency was that queue), and the
-server flushes concurrent commits together. A replay of a rating still in flight
-waits for it, so it is answered as a replay (the same id, a thank-you again) rather
-than as a used ticket; across workers the unique client id settles it (the losing
-batch is retried singly and finds the winner's row).
+Submissions wait in a queue; one task writes whatever has gathered in one
+transaction and only then answers each waiting request. Many submissions share
+one commit (SQLite allows one writer at a time), yet nobody is told "saved" before
+the data is durable. Idempotency (client ids) and single-use tickets are settled
+inside that same transaction.
 """
 
 from __future__ import annotations
@@ -39,8 +31,6 @@ from pingyi.db.tables import (
 from pingyi.services import outbox as outbox_service
 
 log = logging.getLogger("pingyi.writer")
-
-IN_FLIGHT_POSTGRES = 4  # batches committing at once (each holds a pooled connection)
 
 
 @dataclass
@@ -296,20 +286,14 @@ async def _open_case(item: NewResponse, outbox: bool = False) -> None:
 class ResponseWriter:
     """One writer task per process; `submit` returns once the data is committed."""
 
-    def __init__(
-        self, max_batch: int = 256, outbox: bool | None = None, in_flight: int | None = None
-    ) -> None:
+    def __init__(self, max_batch: int = 256, outbox: bool | None = None) -> None:
         self.max_batch = max_batch
         self.outbox = outbox  # None: on when PINGYI_OUTBOX_URL is set
-        self.in_flight = in_flight  # None: 1 on SQLite, IN_FLIGHT_POSTGRES on PostgreSQL
         self._queue: asyncio.Queue[tuple[NewResponse, asyncio.Future[Stored]] | None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._kept = KeptConnection()  # SQLite only; PostgreSQL takes one from its pool
 
     async def start(self) -> None:
-        if self.in_flight is None:
-            on_sqlite = isinstance(Response._meta.db, SQLiteEngine)
-            self.in_flight = 1 if on_sqlite else IN_FLIGHT_POSTGRES
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="pingyi-response-writer")
 
@@ -329,17 +313,12 @@ class ResponseWriter:
         return await future
 
     async def _run(self) -> None:
-        assert self._queue is not None and self.in_flight is not None
-        slots = asyncio.Semaphore(self.in_flight)
-        committing: set[asyncio.Task[None]] = set()
-        in_flight_ids: set[str] = set()  # client ids of the batches being committed
+        assert self._queue is not None
         stopping = False
         while not stopping:
             first = await self._queue.get()
             if first is None:
                 break
-            # A free slot first, then the batch: what queued meanwhile goes with it.
-            await slots.acquire()
             batch = [first]
             while len(batch) < self.max_batch and not self._queue.empty():
                 nxt = self._queue.get_nowait()
@@ -347,29 +326,7 @@ class ResponseWriter:
                     stopping = True
                     break
                 batch.append(nxt)
-            ids = {item.client_id for item, _ in batch if item.client_id}
-            if not ids.isdisjoint(in_flight_ids):
-                # A replay of a rating still being committed (a double click): it
-                # must find that rating stored, so the batches before it finish first.
-                await asyncio.gather(*committing)
-            in_flight_ids |= ids
-            task = asyncio.create_task(self._commit_in(slots, batch, ids, in_flight_ids))
-            committing.add(task)
-            task.add_done_callback(committing.discard)
-        await asyncio.gather(*committing)
-
-    async def _commit_in(
-        self,
-        slots: asyncio.Semaphore,
-        batch: list[tuple[NewResponse, asyncio.Future[Stored]]],
-        ids: set[str],
-        in_flight_ids: set[str],
-    ) -> None:
-        try:
             await self._commit(batch)
-        finally:
-            in_flight_ids -= ids
-            slots.release()
 
     async def _commit(self, batch: list[tuple[NewResponse, asyncio.Future[Stored]]]) -> None:
         try:
