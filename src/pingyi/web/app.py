@@ -22,7 +22,7 @@ from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 from piccolo.engine import engine_finder
 
-from pingyi import __version__
+from pingyi import __version__, i18n
 from pingyi.ratelimit import make_rate_limiter
 from pingyi.services.outbox import start_sender
 from pingyi.services.retention import Retention, start_purger
@@ -214,7 +214,9 @@ def _session_config(settings: Settings) -> ServerSideSessionConfig:
 def app_factory() -> Litestar:
     """Entry point for the ASGI server (`pingyi.web.app:app_factory`, factory mode)."""
     app = create_app()
-    # A server's worker: its start-up objects out of the collector's sight (heap.py).
-    # Not in create_app: a test process makes app after app and must free them.
+    # A server's worker: every catalog parsed now rather than under load, then its
+    # start-up objects out of the collector's sight (heap.py). Not in create_app: a
+    # test process makes app after app and must free them.
+    i18n.load_all()
     heap.settle()
     return app
