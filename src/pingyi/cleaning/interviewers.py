@@ -14,7 +14,7 @@ INTERVIEWER covers two patterns an agency pays to catch (DESIGN.md 5):
 Both compare across the whole campaign (an interviewer visits windows of many units),
 so a partition reports its evidence (``interviewer_evidence``), the campaign judges it
 (``judge_interviewers``) and each partition applies the verdicts to its own responses
-(``apply_interviewer_verdicts``); on one table ``flag_interviewers`` does all three.
+(``apply_interviewer_verdicts``).
 """
 
 from __future__ import annotations
@@ -253,9 +253,3 @@ def apply_interviewer_verdicts(
             ledger.add_response_flags(
                 "INTERVIEWER", "exclude", members, 0.0, [detail] * len(members)
             )
-
-
-def flag_interviewers(table: ResponseTable, cfg: CleaningConfig, ledger: Ledger) -> None:
-    """The whole check on one table (a campaign that is a single partition)."""
-    verdicts = judge_interviewers([interviewer_evidence(table, cfg, ledger)], cfg)
-    apply_interviewer_verdicts(table, cfg, ledger, verdicts)

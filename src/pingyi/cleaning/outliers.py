@@ -10,7 +10,7 @@ spread, hour, device activity) must also be anomalous to an IsolationForest.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -100,9 +100,6 @@ class Pattern:
             per_device.astype(float),
             table.n_items[rows].astype(float),
         )
-
-    def take(self, keep: np.ndarray) -> Pattern:
-        return Pattern(*(getattr(self, f.name)[keep] for f in fields(self)))
 
     def features(self, medians: Mapping[str, float], cfg: CleaningConfig) -> np.ndarray:
         median = role_values(self.role, medians)

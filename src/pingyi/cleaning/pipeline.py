@@ -176,7 +176,7 @@ def _screened(part: Ratings, ctx: Context) -> tuple[ResponseTable, Ledger]:
     # the service knows each unit's own hours and marks responses when they arrive;
     # files (and callers without that knowledge) fall back to cfg.opening_hours
     outside = in_set(table.ids, ctx.off_hours) if ctx.off_hours is not None else None
-    screen(table, ctx.cfg, ledger, honey, ctx.medians, ctx.ticket_counts, None, outside)
+    screen(table, ctx.cfg, ledger, honey, ctx.medians, ctx.ticket_counts, outside)
     return table, ledger
 
 

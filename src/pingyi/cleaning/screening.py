@@ -7,7 +7,7 @@ neighbours, searchsorted windows) so a million answers take a few seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -375,18 +375,11 @@ def screen(
     honeypot: np.ndarray,
     medians: Mapping[str, float],
     ticket_counts: TicketCounts | None = None,
-    progress: Callable[[str, float], None] | None = None,
     outside_hours: np.ndarray | None = None,
 ) -> None:
-    steps = [
-        ("bots", lambda: flag_bots(table, cfg, ledger, honeypot)),
-        ("duplicates", lambda: flag_duplicates(table, cfg, ledger)),
-        ("speeders", lambda: flag_speeders(table, cfg, ledger, medians)),
-        ("straightlining", lambda: flag_straightlining(table, cfg, ledger, medians)),
-        ("off_hours", lambda: flag_off_hours(table, cfg, ledger, outside_hours)),
-        ("bursts", lambda: flag_bursts(table, cfg, ledger, ticket_counts)),
-    ]
-    for k, (_name, step) in enumerate(steps):
-        step()
-        if progress is not None:
-            progress("screening", (k + 1) / len(steps))
+    flag_bots(table, cfg, ledger, honeypot)
+    flag_duplicates(table, cfg, ledger)
+    flag_speeders(table, cfg, ledger, medians)
+    flag_straightlining(table, cfg, ledger, medians)
+    flag_off_hours(table, cfg, ledger, outside_hours)
+    flag_bursts(table, cfg, ledger, ticket_counts)

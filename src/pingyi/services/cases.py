@@ -34,25 +34,6 @@ def is_overdue(case: dict[str, Any], now: datetime) -> bool:
     return late_contact or case["rectify_due"] < now
 
 
-async def list_cases(user: dict[str, Any], state: str | None = None) -> list[dict[str, Any]]:
-    query = (
-        BadReviewCase.select(
-            BadReviewCase.all_columns(),
-            BadReviewCase.unit.name.as_alias("unit_name"),
-            BadReviewCase.window.number.as_alias("window_number"),
-            BadReviewCase.window.name.as_alias("window_name"),
-        )
-        .where(_scope(user))
-        .order_by(BadReviewCase.opened_at, ascending=False)
-        .limit(500)
-    )
-    if state in ("open", "closed"):
-        query = query.where(BadReviewCase.state == state)
-    rows = await query
-    now = datetime.now(UTC)
-    return [{**r, "overdue": is_overdue(r, now)} for r in rows]
-
-
 async def escalate_overdue() -> int:
     """Mark overdue open cases as escalated; returns how many were newly escalated."""
     now = datetime.now(UTC)
