@@ -73,7 +73,7 @@ async def _scene() -> dict[str, Any]:
         Staff,
         Unit,
     )
-    from pingyi.services.home_data import end_of_local_day
+    from pingyi.hours import end_of_local_day
 
     data = await open_public_campaign("C1")
     cid = data["campaign_id"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -30,3 +30,11 @@ def within_hours(spec: str, moment: datetime) -> bool:
         return True
     local = moment.astimezone(LOCAL_TZ).time()
     return any(start <= local < end for start, end in spans)
+
+
+def local_today(now: datetime) -> date:
+    return now.astimezone(LOCAL_TZ).date()
+
+
+def end_of_local_day(now: datetime) -> datetime:
+    return datetime.combine(local_today(now) + timedelta(days=1), time(), LOCAL_TZ).astimezone(UTC)

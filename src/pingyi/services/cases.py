@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pingyi.db.tables import BadReviewCase, CitizenContact
+from pingyi.hours import end_of_local_day
 from pingyi.numbers import plain_int
 from pingyi.services import audit, outbox
 from pingyi.services.contacts import decrypt_contact
@@ -32,6 +33,29 @@ def is_overdue(case: dict[str, Any], now: datetime) -> bool:
         return False
     late_contact = case["contacted_at"] is None and case["contact_due"] < now
     return late_contact or case["rectify_due"] < now
+
+
+def overdue_where(now: datetime) -> Any:
+    """Open cases past a deadline: no first contact by the contact deadline, or not
+    rectified by the rectification deadline (is_overdue, in SQL)."""
+    return (BadReviewCase.state != "closed") & (
+        (BadReviewCase.rectify_due < now)
+        | (BadReviewCase.contacted_at.is_null() & (BadReviewCase.contact_due < now))
+    )
+
+
+def due_today_where(now: datetime) -> Any:
+    """Open cases not yet overdue with a deadline before the end of the local day."""
+    end = end_of_local_day(now)
+    return (
+        (BadReviewCase.state != "closed")
+        & (BadReviewCase.rectify_due >= now)
+        & ((BadReviewCase.contacted_at.is_not_null()) | (BadReviewCase.contact_due >= now))
+        & (
+            (BadReviewCase.rectify_due < end)
+            | (BadReviewCase.contacted_at.is_null() & (BadReviewCase.contact_due < end))
+        )
+    )
 
 
 async def escalate_overdue() -> int:

@@ -29,16 +29,14 @@ from pingyi.db.tables import (
     CleaningRun,
     Flag,
 )
-from pingyi.hours import LOCAL_TZ
+from pingyi.hours import LOCAL_TZ, end_of_local_day
 from pingyi.services import outbox
+from pingyi.services.cases import due_today_where, overdue_where
 from pingyi.services.home_data import (
     Progress,
     aware,
     campaign_progress,
-    due_today_where,
-    end_of_local_day,
     grouped_counts,
-    overdue_where,
 )
 
 # urgency, most urgent first

@@ -10,21 +10,20 @@ from __future__ import annotations
 import json
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
 from pingyi.db.tables import (
     Assignment,
-    BadReviewCase,
     Campaign,
     CampaignUnit,
     Publication,
     Response,
     Unit,
 )
-from pingyi.hours import LOCAL_TZ
+from pingyi.hours import LOCAL_TZ, local_today
 from pingyi.scoring import Policy
 
 LOW_PARTICIPATION = 0.6  # colleague ratings in / planned, below which a unit is listed
@@ -33,37 +32,6 @@ RATER_ROLES = ["peer", "superior", "self"]
 # (a database restored or rebuilt) a different key
 _FEEDS: OrderedDict[tuple[int, str], dict[str, dict[str, Any]]] = OrderedDict()
 _FEEDS_KEPT = 8
-
-
-def local_today(now: datetime) -> date:
-    return now.astimezone(LOCAL_TZ).date()
-
-
-def end_of_local_day(now: datetime) -> datetime:
-    return datetime.combine(local_today(now) + timedelta(days=1), time(), LOCAL_TZ).astimezone(UTC)
-
-
-def overdue_where(now: datetime) -> Any:
-    """Open cases past a deadline: no first contact by the contact deadline, or not
-    rectified by the rectification deadline (services/cases.is_overdue, in SQL)."""
-    return (BadReviewCase.state != "closed") & (
-        (BadReviewCase.rectify_due < now)
-        | (BadReviewCase.contacted_at.is_null() & (BadReviewCase.contact_due < now))
-    )
-
-
-def due_today_where(now: datetime) -> Any:
-    """Open cases not yet overdue with a deadline before the end of the local day."""
-    end = end_of_local_day(now)
-    return (
-        (BadReviewCase.state != "closed")
-        & (BadReviewCase.rectify_due >= now)
-        & ((BadReviewCase.contacted_at.is_not_null()) | (BadReviewCase.contact_due >= now))
-        & (
-            (BadReviewCase.rectify_due < end)
-            | (BadReviewCase.contacted_at.is_null() & (BadReviewCase.contact_due < end))
-        )
-    )
 
 
 def aware(moment: datetime) -> datetime:

@@ -19,7 +19,7 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.table import Table
 
 from pingyi.db.tables import BadReviewCase, Flag, Staff, Unit
-from pingyi.services.home_data import due_today_where, overdue_where
+from pingyi.services.cases import due_today_where, overdue_where
 
 ESCAPE = "\\"
 
