@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pingyi.db.tables import ROLES
 from pingyi.scoring import FeedRow
 from pingyi.web.tables import TableError, TableQuery, TableSpec, sort_rows
-
-ROLES = ("public", "peer", "superior", "self")
 
 SORT_KEYS: dict[str, Callable[[FeedRow], Any]] = {
     "code": lambda r: r.staff_code,
