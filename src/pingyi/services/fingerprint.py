@@ -7,6 +7,7 @@ a fingerprint can no longer be re-linked to an address.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import secrets
 from datetime import date
@@ -17,6 +18,7 @@ from pingyi.security import hmac_hex
 _cache: dict[date, bytes] = {}
 
 
+@functools.lru_cache(maxsize=4096)  # a hall's phones come from few networks
 def network_of(ip: str) -> str:
     """The /24 of an IPv4 address, the /48 of an IPv6 one: a household or office
     network, not a person."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -46,6 +45,10 @@ def security_headers(production: bool) -> Callable[[ASGIApp], ASGIApp]:
 
 
 def _middleware(app: ASGIApp, chosen: dict[str, str]) -> ASGIApp:
+    # Encoded once: the raw header list is extended per response (litestar's header
+    # views cost a tenth of a citizen post's CPU for these seven names).
+    encoded = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in chosen.items()]
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
@@ -53,10 +56,10 @@ def _middleware(app: ASGIApp, chosen: dict[str, str]) -> ASGIApp:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in chosen.items():
-                    if name not in headers:
-                        headers[name] = value
+                headers = list(message.get("headers") or ())
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in encoded if pair[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await app(scope, receive, send_with_headers)
