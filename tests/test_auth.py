@@ -129,6 +129,21 @@ async def test_security_headers_are_set(client: Any) -> None:
     assert response.headers["referrer-policy"] == "no-referrer"
 
 
+async def test_pages_are_never_stored_but_static_assets_are(client: Any) -> None:
+    """A console page on a hall's shared computer must not come back from the
+    browser's cache after logout (Back); styles may be cached."""
+    await make_user("alice", "agency_admin")
+    await login(client, "alice", "correct horse battery")
+    home = await client.get("/admin")
+    assert home.status_code == 200
+    assert home.headers.get_list("cache-control") == ["no-store"]
+    feed = await client.get("/healthz")
+    assert feed.headers["cache-control"] == "no-store"
+    style = await client.get("/static/app.css")
+    assert style.status_code == 200
+    assert style.headers.get_list("cache-control") == ["max-age=3600, public"]
+
+
 async def test_the_bare_address_leads_to_the_console_login(client: Any) -> None:
     root = await client.get("/", follow_redirects=False)
     assert root.status_code in (302, 303) and root.headers["location"] == "/admin"

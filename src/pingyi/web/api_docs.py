@@ -16,6 +16,8 @@ from litestar import Request, Router
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from pingyi.web.headers import STATIC_CACHE
+
 ASSETS_PATH = "/static/swagger-ui"
 
 
@@ -27,7 +29,10 @@ def swagger_assets_dir() -> Path:
 
 def swagger_assets_router() -> Router:
     return create_static_files_router(
-        path=ASSETS_PATH, directories=[swagger_assets_dir()], include_in_schema=False
+        path=ASSETS_PATH,
+        directories=[swagger_assets_dir()],
+        include_in_schema=False,
+        cache_control=STATIC_CACHE,
     )
 
 

@@ -53,7 +53,7 @@ from pingyi.web.console_setup import SETUP_HANDLERS
 from pingyi.web.csrf import SafeCSRFMiddleware
 from pingyi.web.errors import handle_http, handle_unexpected
 from pingyi.web.guards import require_permission
-from pingyi.web.headers import security_headers
+from pingyi.web.headers import STATIC_CACHE, security_headers
 from pingyi.web.health import healthz
 from pingyi.web.limits import input_limits_middleware
 from pingyi.web.peer import PeerController
@@ -155,7 +155,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             admin,
             swagger_assets_router(),
             create_static_files_router(
-                path="/static", directories=[STATIC_DIR], include_in_schema=False
+                path="/static",
+                directories=[STATIC_DIR],
+                include_in_schema=False,
+                cache_control=STATIC_CACHE,
             ),
         ],
         lifespan=[lifespan],

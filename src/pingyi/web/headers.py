@@ -1,11 +1,13 @@
 """Security headers on every response: a strict Content-Security-Policy with no
-inline script, no framing, no sniffing, no referrer leaking tokens in URLs; in
-production (served over HTTPS) HSTS, so a browser never falls back to plain http."""
+inline script, no framing, no sniffing, no referrer leaking tokens in URLs, nothing
+stored by a browser or proxy unless the response says it may be (static assets do);
+in production (served over HTTPS) HSTS, so a browser never falls back to plain http."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from litestar.datastructures import CacheControlHeader
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -20,7 +22,13 @@ HEADERS = {
     # Invitation and ticket links carry secrets in the path: never send them on.
     "referrer-policy": "no-referrer",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    # Console pages hold personal data and are used on a hall's shared computers:
+    # after logging out, Back must not show them again from the browser's cache.
+    "cache-control": "no-store",
 }
+
+# What the static assets (styles, scripts, icons) send instead: an hour, shared.
+STATIC_CACHE = CacheControlHeader(max_age=3600, public=True)
 
 # One year, subdomains too; production runs behind HTTPS only.
 HSTS = "max-age=31536000; includeSubDomains"
