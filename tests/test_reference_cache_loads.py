@@ -96,7 +96,7 @@ async def _settle() -> None:
 
 async def test_near_its_end_an_entry_is_read_afresh_while_requests_get_the_copy() -> None:
     clock = Clock()
-    cache = ReferenceCache(ttl_s=3, clock=clock)
+    cache = ReferenceCache(ttl_s=3, clock=clock, life_spread=0)
     loader = Loader()
     loader.release.set()
     assert await cache._get(("device", "k"), loader) == {"call": 1}
@@ -123,7 +123,7 @@ async def test_near_its_end_an_entry_is_read_afresh_while_requests_get_the_copy(
 
 async def test_an_expired_entry_is_never_served() -> None:
     clock = Clock()
-    cache = ReferenceCache(ttl_s=3, clock=clock)
+    cache = ReferenceCache(ttl_s=3, clock=clock, life_spread=0)
     loader = Loader()
     loader.release.set()
     assert await cache._get(("device", "k"), loader) == {"call": 1}
@@ -138,7 +138,7 @@ async def test_an_expired_entry_is_never_served() -> None:
 
 async def test_a_failed_refresh_keeps_the_copy_until_it_expires() -> None:
     clock = Clock()
-    cache = ReferenceCache(ttl_s=3, clock=clock)
+    cache = ReferenceCache(ttl_s=3, clock=clock, life_spread=0)
     loader = Loader()
     loader.release.set()
     assert await cache._get(("campaign", 3), loader) == {"call": 1}
@@ -151,3 +151,17 @@ async def test_a_failed_refresh_keeps_the_copy_until_it_expires() -> None:
     clock.now += 1.0  # expired: the failure now reaches the request
     with pytest.raises(ConnectionError):
         await cache._get(("campaign", 3), loader)
+
+
+async def test_entries_read_together_expire_apart_never_beyond_ttl() -> None:
+    """Entries read at the same moment get lives spread over the last quarter of
+    ttl_s, so their refreshes do not all come at once; none outlives ttl_s."""
+    clock = Clock()
+    cache = ReferenceCache(ttl_s=3, clock=clock)
+    loader = Loader()
+    loader.release.set()
+    for window in range(200):
+        await cache._get(("context", window), loader)
+    expiries = [expiry - clock.now for expiry, _ in cache._entries.values()]
+    assert all(2.25 <= expiry <= 3.0 for expiry in expiries)
+    assert max(expiries) - min(expiries) > 0.5  # spread, not one moment

@@ -20,6 +20,7 @@ Staleness is bounded and never unsafe:
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -32,6 +33,11 @@ T = TypeVar("T")
 
 _generation = 0
 REFRESH_AHEAD = 0.2  # share of an entry's life left when a request starts its refresh
+# Entries live between (1 - LIFE_SPREAD) and 1 times ttl_s, at random: entries read
+# together (a worker's first requests) would otherwise be refreshed together forever,
+# dozens of reads at once every ttl_s, and those bursts were the device posts' p99 at
+# 1,000/s (benchmarks/RESULTS-load.md). Never longer than ttl_s: the bound holds.
+LIFE_SPREAD = 0.25
 
 
 def _retrieve(done: asyncio.Future[Any]) -> None:
@@ -53,8 +59,10 @@ class ReferenceCache:
         ttl_s: float = 3.0,
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        life_spread: float = LIFE_SPREAD,
     ) -> None:
         self.ttl_s = ttl_s
+        self.life_spread = life_spread
         self.max_entries = max_entries
         self.clock = clock
         self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
@@ -108,7 +116,8 @@ class ReferenceCache:
             self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-        self._entries[key] = (now + self.ttl_s, value)
+        life = self.ttl_s * (1 - self.life_spread * random.random())
+        self._entries[key] = (now + life, value)
         return value
 
     def forget(self, *key: Any) -> None:
