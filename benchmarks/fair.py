@@ -18,7 +18,7 @@ two servers are measured in turn, so each sat idle while the other was measured,
 longer than pingyi's reference data lives (3 s); without it every pingyi run opens
 with a cold cache, which steady traffic never has (`--no-warm-up` shows it).
 
-    python benchmarks/fair.py                   # both databases, about 25 minutes
+    python benchmarks/fair.py                   # both databases, about 30 minutes
     python benchmarks/fair.py --db sqlite --modes device --connections 32 --rate 0
     python benchmarks/fair.py --quick           # a few seconds per run: a smoke test
 

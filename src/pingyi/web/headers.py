@@ -54,7 +54,7 @@ def security_headers(production: bool) -> Callable[[ASGIApp], ASGIApp]:
 
 def _middleware(app: ASGIApp, chosen: dict[str, str]) -> ASGIApp:
     # Encoded once: the raw header list is extended per response (litestar's header
-    # views cost a tenth of a citizen post's CPU for these seven names).
+    # views cost a tenth of a citizen post's CPU for these few names).
     encoded = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in chosen.items()]
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
