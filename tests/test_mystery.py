@@ -263,6 +263,7 @@ async def test_plan_enter_once_and_scores_in_indicators_and_report(client: Any) 
     await run_cleaning("C1", "test")
     report = await client.get("/admin/campaigns/C1/report")
     assert report.status_code == 200, report.text[:500]
+    assert report.headers.get_list("cache-control") == ["no-store"]  # staff results
     assert 'id="mystery"' in report.text
     section = report.text.split('id="mystery"', 1)[1].split("</section>", 1)[0]
     assert 'data-cell="mystery:不动产登记"' in section and "81.2" in section

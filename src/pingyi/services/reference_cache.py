@@ -3,9 +3,10 @@
 A rating needs its window, unit, staff member on duty, questionnaire items, the
 campaign's state and, for a device, the device, the staff member it names and the
 campaign covering its window: about ten queries that change rarely, against one
-insert. They are kept for `ttl_s` seconds (one cache per app instance) and read
-afresh in the background shortly before they expire, so the submission path reads
-nothing from the database on most requests and waits for a read on almost none.
+insert. They are kept for up to `ttl_s` seconds (each a random 75-100 % of it, so
+that entries read together are not refreshed together; one cache per app instance)
+and read afresh in the background shortly before they expire, so the submission path
+reads nothing from the database on most requests and waits for a read on almost none.
 
 Staleness is bounded and never unsafe:
 - the writer checks inside its transaction that the campaign is still open

@@ -58,7 +58,7 @@ async def campaign_report(
             html = await white_paper.build_report(code, revision, lang=lang)
         except white_paper.ReportError as exc:
             return render(request, "error.html", status_code=exc.status, message=str(exc))
-    headers = {"content-security-policy": REPORT_CSP, "cache-control": "no-store"}
+    headers = {"content-security-policy": REPORT_CSP}  # never stored: web/headers.py
     if request.query_params.get("download") == "1":
         headers["content-disposition"] = attachment(f"{code}-report.html")
     return Response(html, media_type="text/html; charset=utf-8", headers=headers)
