@@ -35,18 +35,17 @@ async def staff_at_window(code: str | None, window_id: int) -> int | None:
     else, in particular a staff member of another unit, is refused."""
     if not code:
         return None
-    row = (
-        await Staff.select(Staff.id, Staff.unit, Staff.window, Staff.active)
-        .where(Staff.code == code)
-        .first()
+    rows = await Staff.raw(
+        'SELECT s.id, s.unit, s."window", s.active, w.unit AS window_unit FROM staff s'
+        " LEFT JOIN service_window w ON w.id = {} WHERE s.code = {}",
+        window_id,
+        code,
     )
-    if row is None:
+    if not rows:
         raise NotAtThisWindow("staff", "unknown staff code")
-    window = (
-        await ServiceWindow.select(ServiceWindow.unit).where(ServiceWindow.id == window_id).first()
-    )
+    row = rows[0]
     on_duty = row["window"] == window_id or (
-        row["window"] is None and window is not None and row["unit"] == window["unit"]
+        row["window"] is None and row["unit"] == row["window_unit"]
     )
     if not row["active"] or not on_duty:
         raise NotAtThisWindow(
@@ -72,11 +71,12 @@ async def add_device(window_code: str, name: str = "", actor: str = "cli") -> st
 async def device_for_key(key: str) -> dict[str, Any] | None:
     if not key or len(key) > 100:
         return None
-    return (
-        await Device.select(Device.id, Device.window, Device.window.code.as_alias("window_code"))
-        .where((Device.key_hash == token_hash(key)) & Device.revoked.eq(False))
-        .first()
+    rows = await Device.raw(  # raw: piccolo's join costs the reference cache 3x the read
+        'SELECT d.id, d."window", w.code AS window_code FROM device d'
+        ' JOIN service_window w ON w.id = d."window" WHERE d.key_hash = {} AND NOT d.revoked',
+        token_hash(key),
     )
+    return rows[0] if rows else None
 
 
 async def add_api_key(name: str, scopes: list[str], actor: str = "cli") -> str:

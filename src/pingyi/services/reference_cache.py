@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from pingyi.services import tickets
 from pingyi.services.devices import NotAtThisWindow, device_for_key, staff_at_window
 from pingyi.services.public_rating import WindowContext, window_context
+from pingyi.services.questionnaires import items_of
 
 T = TypeVar("T")
 
@@ -161,5 +162,9 @@ class ReferenceCache:
     ) -> WindowContext | None:
         return await self._get(
             ("context", campaign_id, window_id, staff_id),
-            lambda: window_context(campaign_id, window_id, staff_id),
+            lambda: window_context(campaign_id, window_id, staff_id, self.items),
         )
+
+    async def items(self, version_id: int) -> list[dict[str, Any]]:
+        """A questionnaire version's items: one copy for every window asking them."""
+        return await self._get(("items", version_id), lambda: items_of(version_id))

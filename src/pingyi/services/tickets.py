@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pingyi.db.tables import Campaign, CampaignUnit, ServiceWindow, Ticket
+from pingyi.db.tables import Campaign, Ticket
 from pingyi.security import new_token, token_hash
 from pingyi.services.links import ticket_url
 
@@ -23,24 +23,15 @@ class TicketError(ValueError):
 
 
 async def open_campaign_for_window(window_id: int) -> int | None:
-    window = (
-        await ServiceWindow.select(ServiceWindow.unit).where(ServiceWindow.id == window_id).first()
+    """The latest open campaign whose units include the window's (one query: the
+    reference cache reads it for every window every few seconds)."""
+    rows = await Campaign.raw(
+        "SELECT c.id FROM service_window w"
+        " JOIN campaign_unit cu ON cu.unit = w.unit JOIN campaign c ON c.id = cu.campaign"
+        " WHERE w.id = {} AND c.state = 'open' ORDER BY c.id DESC LIMIT 1",
+        window_id,
     )
-    if window is None:
-        return None
-    scoped = await CampaignUnit.select(CampaignUnit.campaign).where(
-        CampaignUnit.unit == window["unit"]
-    )
-    campaign_ids = [r["campaign"] for r in scoped]
-    if not campaign_ids:
-        return None
-    row = (
-        await Campaign.select(Campaign.id)
-        .where(Campaign.id.is_in(campaign_ids) & (Campaign.state == "open"))
-        .order_by(Campaign.id, ascending=False)
-        .first()
-    )
-    return int(row["id"]) if row else None
+    return int(rows[0]["id"]) if rows else None
 
 
 async def issue(window_id: int, staff_id: int | None, ttl_hours: int) -> dict[str, Any]:
