@@ -100,39 +100,3 @@ async def test_a_write_lock_held_elsewhere_is_waited_for_off_the_loop(db: str) -
         await writer.stop()
     assert stored.created
     assert await Response.count() == 2
-
-
-async def test_the_wal_is_checkpointed_into_the_database_after_a_batch(
-    db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
-) -> None:
-    """Automatic checkpoints are off on the writer's connection (they would run on
-    the loop); the writer's own, in a thread, must still bring the data home."""
-    import shutil
-
-    from pingyi.db import inline_sqlite
-    from pingyi.services.writer import ResponseWriter
-
-    path = db.removeprefix("sqlite:///")
-    items = await _ratings(3)
-    with sqlite3.connect(path) as connection:  # the schema and set-up into the file
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    monkeypatch.setattr(inline_sqlite, "CHECKPOINT_S", 3600.0)  # none due yet
-    writer = ResponseWriter(outbox=False)
-    await writer.start()
-    try:
-        await writer.submit(items[0])
-        shutil.copy(path, tmp_path / "before.db")  # the database file alone, no WAL
-        monkeypatch.setattr(inline_sqlite, "CHECKPOINT_S", 0.0)  # due after every batch
-        await writer.submit(items[1])
-        # The checkpoint follows the acknowledgement; the next batch follows it.
-        await writer.submit(items[2])
-        shutil.copy(path, tmp_path / "after.db")
-    finally:
-        await writer.stop()
-
-    def rows(copy: str) -> int:
-        with sqlite3.connect(tmp_path / copy) as connection:
-            return int(connection.execute("SELECT count(*) FROM response").fetchone()[0])
-
-    assert rows("before.db") == 0  # only in the WAL so far
-    assert rows("after.db") >= 2

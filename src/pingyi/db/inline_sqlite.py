@@ -9,8 +9,6 @@ what may block goes to a thread:
   the WAL, no fsync) and `sync()` then fsyncs the WAL file in a thread before the
   writer acknowledges the batch: FULL's durability, without the loop waiting on the
   disk;
-- the checkpoint (copying the WAL into the database, with its fsync), after the
-  batch is acknowledged, every CHECKPOINT_S under load;
 - a lock wait: the busy timeout is 0 on the loop; a statement that finds the
   database locked (another process writing) is run again in a thread, where it
   waits as long as the engine's timeout.
@@ -68,19 +66,15 @@ class InlineSQLite:
         self.timeout_ms = int(float(kwargs.pop("timeout", 5.0)) * 1000)
         self.wal_path = f"{kwargs['database']}-wal"
         self._db = sqlite3.connect(**kwargs, timeout=0, check_same_thread=False)
-        self._pragma("foreign_keys = 1")
-        self.wal = self._pragma("journal_mode")[0][0].lower() == "wal"
+        self._db.execute("PRAGMA foreign_keys = 1")
+        self.wal = self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
         if self.wal:  # else commits keep their own fsync (FULL) and sync() has nothing to do
-            self._pragma("synchronous = NORMAL")
-            # A checkpoint copies pages and fsyncs the database: in a thread, after
-            # the batch is acknowledged (checkpoint()), not inside the commit.
-            self._pragma("wal_autocheckpoint = 0")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            # A checkpoint copies pages and fsyncs the database: not on the loop
+            # (it was the p99 of a saturated run). sync() runs one in its thread at
+            # most every CHECKPOINT_S.
+            self._db.execute("PRAGMA wal_autocheckpoint = 0")
         self._checkpointed = time.monotonic()
-
-    def _pragma(self, pragma: str) -> list[Any]:
-        """Run to its end: a statement left with a row pending would make the
-        transaction's COMMIT fail ("SQL statements in progress")."""
-        return self._db.execute(f"PRAGMA {pragma}").fetchall()
 
     @property
     def row_factory(self) -> Any:
@@ -105,11 +99,11 @@ class InlineSQLite:
 
     def _waiting(self, method: str, sql: str, args: Any) -> _Cursor:
         """The statement again, in a thread, waiting for the lock up to the timeout."""
-        self._pragma(f"busy_timeout = {self.timeout_ms}")
+        self._db.execute(f"PRAGMA busy_timeout = {self.timeout_ms}")
         try:
             return self._call(method, sql, args)
         finally:
-            self._pragma("busy_timeout = 0")
+            self._db.execute("PRAGMA busy_timeout = 0")
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> _Statement:
         return _Statement(lambda: self._run("execute", sql, args))
@@ -123,22 +117,16 @@ class InlineSQLite:
     async def sync(self) -> None:
         """Make every commit so far durable: fsync the WAL file, in a thread."""
         if self.wal:
-            await asyncio.get_running_loop().run_in_executor(None, _fsync, self.wal_path)
+            await asyncio.get_running_loop().run_in_executor(None, self._sync)
 
-    async def checkpoint(self) -> None:
-        """Copy the WAL into the database, in a thread, at most every CHECKPOINT_S
-        (the writer calls this once the batch is acknowledged)."""
-        if self.wal and time.monotonic() - self._checkpointed >= CHECKPOINT_S:
-            await asyncio.get_running_loop().run_in_executor(
-                None, self._pragma, "wal_checkpoint(PASSIVE)"
-            )
+    def _sync(self) -> None:
+        _fsync(self.wal_path)
+        if time.monotonic() - self._checkpointed > CHECKPOINT_S:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             self._checkpointed = time.monotonic()
 
 
-# SQLite checkpoints every 1,000 pages by default; under load that is about every
-# 0.1 s here (each ~10 ms). Once a second, the WAL grew to 10,000-15,000 pages and
-# each checkpoint took 20-45 ms: the p99 of every rating behind it.
-CHECKPOINT_S = 0.1
+CHECKPOINT_S = 1.0  # a few MB of WAL at the fastest the writer goes
 
 
 def _fsync(path: str) -> None:

@@ -96,13 +96,6 @@ class KeptConnection:
             self.connection = InlineSQLite(engine.connection_kwargs)
         return self.connection
 
-    async def checkpoint(self) -> None:
-        if self.connection is not None:
-            try:
-                await self.connection.checkpoint()
-            except Exception as exc:  # the WAL keeps the data; the next one may do
-                log.warning("checkpoint failed: %s", exc)
-
     async def close(self) -> None:
         if self.connection is not None:
             connection, self.connection = self.connection, None
@@ -365,7 +358,6 @@ class ResponseWriter:
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
-        await self._kept.checkpoint()
 
 
 def _settle_error(future: asyncio.Future[Any], exc: Exception) -> None:
