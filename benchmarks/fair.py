@@ -399,8 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         "--bare-sqlite-sync",
         choices=["FULL", "NORMAL"],
         default="FULL",
-        help="the bare reference's SQLite synchronous setting (pingyi's commits are"
-        " as durable as FULL's)",
+        help="the bare reference's SQLite synchronous setting (pingyi's is FULL)",
     )
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for pingyi")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")

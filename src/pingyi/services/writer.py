@@ -20,7 +20,6 @@ from typing import Any
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from pingyi.db.engine import SafeSQLiteTransaction, insert_many
-from pingyi.db.inline_sqlite import InlineSQLite
 from pingyi.db.tables import (
     Answer,
     BadReviewCase,
@@ -81,8 +80,7 @@ class Stored:
 
 
 class KeptConnection:
-    """The writer's own SQLite connection, opened once and kept between batches,
-    called on the loop's thread (`InlineSQLite`).
+    """The writer's own SQLite connection, opened once and kept between batches.
 
     piccolo opens a new connection (and a thread) for every transaction: on the
     submission path that was about 5 % of the CPU, once per batch. A connection
@@ -93,7 +91,7 @@ class KeptConnection:
 
     async def get(self, engine: SQLiteEngine) -> Any:
         if self.connection is None:
-            self.connection = InlineSQLite(engine.connection_kwargs)
+            self.connection = await engine.get_connection()
         return self.connection
 
     async def close(self) -> None:
@@ -138,8 +136,6 @@ async def write_batch(
         if not isinstance(db, SQLiteEngine):
             await transaction.connection.execute(CUSTOM_PLANS)
         results = await _write(items, outbox)
-    if isinstance(transaction, _KeptTransaction):
-        await transaction.connection.sync()  # durable before anyone is told "stored"
     return results
 
 
