@@ -2,9 +2,10 @@
 
 A rating needs its window, unit, staff member on duty, questionnaire items, the
 campaign's state and, for a device, the device, the staff member it names and the
-campaign covering its window: about ten queries that change rarely, against one
-insert. They are kept for up to `ttl_s` seconds (each a random 75-100 % of it, so
-that entries read together are not refreshed together; one cache per app instance)
+campaign covering its window: data that changes rarely (five reads, one query each,
+the items shared by every window that asks them), against one insert. They are
+kept for up to `ttl_s` seconds (each a random 75-100 % of it, so that entries read
+together are not refreshed together; one cache per app instance)
 and read afresh in the background shortly before they expire, so the submission path
 reads nothing from the database on most requests and waits for a read on almost none.
 
