@@ -335,12 +335,13 @@ def run_db(db: str, args: argparse.Namespace, workers: int) -> list[dict[str, An
     bare = Bare(db, workers, tmp, f"pingyi_bare_{os.getpid()}", args.bare_sqlite_sync)
     ours = Pingyi(target, workers)
     try:
-        # a short warm-up of each (first requests pay for imports and caches)
-        warm = Run("mix", 16, 0.0, 2.0, args.threads)
-        warm_data = tmp / "warm.txt"
-        write_data(target, warm_data, 2 * TOKENS_PER_SECOND)
-        measure(bare, warm, warm_data, tmp, "bare-warm")
-        measure(ours, warm, warm_data, tmp, "pingyi-warm")
+        if not args.warm_up:  # each run's own warm-up does this otherwise
+            # a short warm-up of each (first requests pay for imports and caches)
+            warm = Run("mix", 16, 0.0, WARM_UP_S, args.threads)
+            warm_data = tmp / "warm.txt"
+            write_data(target, warm_data, int(WARM_UP_S * TOKENS_PER_SECOND))
+            measure(bare, warm, warm_data, tmp, "bare-warm")
+            measure(ours, warm, warm_data, tmp, "pingyi-warm")
         for run, data, warm_up in zip(runs, data_files, warm_files, strict=True):
             b = warmed(bare, run, data, warm_up, tmp, "bare")
             p = warmed(ours, run, data, warm_up, tmp, "pingyi")

@@ -5,9 +5,9 @@ campaign's state and, for a device, the device, the staff member it names and th
 campaign covering its window: data that changes rarely (five reads, one query each,
 the items shared by every window that asks them), against one insert. They are
 kept for up to `ttl_s` seconds (each a random 75-100 % of it, so that entries read
-together are not refreshed together; one cache per app instance)
-and read afresh in the background shortly before they expire, so the submission path
-reads nothing from the database on most requests and waits for a read on almost none.
+together are not refreshed together; one cache per app instance) and read afresh in
+the background shortly before they expire, so the submission path reads nothing from
+the database on most requests and waits for a read on almost none.
 
 Staleness is bounded and never unsafe:
 - the writer checks inside its transaction that the campaign is still open
