@@ -85,6 +85,9 @@ async def test_scan_open_rate_thank(client: Any) -> None:
         a["item"]: a["score"] for a in await Answer.select().where(Answer.response == row["id"])
     }
     assert answers == {"overall": 5, "attitude": 4}
+    # A public rating stores its time, so its ids may follow it (ids.py): version 7.
+    stored_answers = await Answer.select(Answer.id).where(Answer.response == row["id"])
+    assert row["id"].version == 7 and {a["id"].version for a in stored_answers} == {7}
     # No raw IP address or user agent anywhere in the stored row.
     flat = " ".join(str(v) for v in row.values())
     assert "203.0.113" not in flat and "iPhone" not in flat

@@ -236,6 +236,9 @@ async def test_stored_peer_response_cannot_be_joined_to_the_rater(client: Any, c
     # Answers point only at their response; drafts hold nothing after submission.
     for answer in dump["answer"]:
         assert set(answer) == {"id", "response", "item", "score", "value"}
+    # Random ids, not time-ordered ones (ids.py): their order says nothing of when.
+    peer_answers = [a for a in dump["answer"] if a["response"] in {r["id"] for r in new}]
+    assert peer_answers and all(a["id"].version == 4 for a in peer_answers)
     # No audit event or log line mentions the token or the link.
     assert all(token not in str(event) for event in dump["audit_event"])
     # (httpx, the test's own client, logs the URLs it requests; the service must not.)

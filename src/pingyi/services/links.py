@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from dataclasses import dataclass
 
+from pingyi.ids import time_ordered_uuid
 from pingyi.security import derive_key, hmac_hex, sign, unsign
 from pingyi.settings import get_settings
 
@@ -60,7 +60,10 @@ class FormToken:
 
     @classmethod
     def new(cls, campaign_id: int, window_id: int, staff_id: int, ticket_hash: str) -> FormToken:
-        return cls(campaign_id, window_id, staff_id, ticket_hash, time.time(), uuid.uuid4().hex)
+        # Time-ordered: the rating stores it as its client id (a unique index), and
+        # its time adds nothing to the rating's own submission time and duration.
+        submission_id = time_ordered_uuid().hex
+        return cls(campaign_id, window_id, staff_id, ticket_hash, time.time(), submission_id)
 
     @classmethod
     def decode(cls, token: str) -> FormToken | None:

@@ -28,6 +28,7 @@ from pingyi.db.tables import (
     Response,
     Ticket,
 )
+from pingyi.ids import response_id
 from pingyi.services import outbox as outbox_service
 
 log = logging.getLogger("pingyi.writer")
@@ -67,7 +68,10 @@ class NewResponse:
     # Refuse unless the campaign is open at the commit: decided here, inside the
     # transaction, so a rating can never land after the campaign closed.
     require_open: bool = False
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.id = response_id(self.role)
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,7 @@ async def _write(items: list[NewResponse], outbox: bool = False) -> list[Stored]
             Answer,
             ANSWER_COLUMNS,
             [
-                (uuid.uuid4(), i.id, code, score, value)
+                (response_id(i.role), i.id, code, score, value)
                 for i in fresh
                 for code, score, value in i.answers
             ],
