@@ -70,7 +70,7 @@ def migrate(migration_id: str) -> None:
     "--workers",
     default=1,
     show_default=True,
-    help="Worker processes. On SQLite 1 or 2 (more fight over the write lock); "
+    help="Worker processes. On SQLite 1 (more wait for each other's write lock); "
     "on PostgreSQL one or two per core.",
 )
 @click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
