@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from pingyi.ids import response_id, time_ordered_uuid
+from pingyi.ids import new_row_id, time_ordered_uuid
 
 
 def test_time_ordered_uuid_follows_rfc_9562() -> None:
@@ -29,6 +29,6 @@ def test_time_ordered_uuids_sort_by_time_and_stay_unique() -> None:
 
 
 def test_only_public_ratings_get_time_ordered_ids() -> None:
-    assert response_id("public").version == 7
+    assert new_row_id("public").version == 7
     for role in ("peer", "superior", "self"):
-        assert response_id(role).version == 4
+        assert new_row_id(role).version == 4

@@ -36,6 +36,6 @@ def time_ordered_uuid() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
-def response_id(role: str) -> uuid.UUID:
-    """The id of a new response (and of its answers) for a rater of ``role``."""
+def new_row_id(role: str) -> uuid.UUID:
+    """The id of a new response or answer row from a rater of ``role``."""
     return time_ordered_uuid() if role == "public" else uuid.uuid4()

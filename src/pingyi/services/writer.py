@@ -28,7 +28,7 @@ from pingyi.db.tables import (
     Response,
     Ticket,
 )
-from pingyi.ids import response_id
+from pingyi.ids import new_row_id
 from pingyi.services import outbox as outbox_service
 
 log = logging.getLogger("pingyi.writer")
@@ -71,7 +71,7 @@ class NewResponse:
     id: uuid.UUID = field(init=False)
 
     def __post_init__(self) -> None:
-        self.id = response_id(self.role)
+        self.id = new_row_id(self.role)
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ async def _write(items: list[NewResponse], outbox: bool = False) -> list[Stored]
             Answer,
             ANSWER_COLUMNS,
             [
-                (response_id(i.role), i.id, code, score, value)
+                (new_row_id(i.role), i.id, code, score, value)
                 for i in fresh
                 for code, score, value in i.answers
             ],
