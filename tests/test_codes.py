@@ -78,6 +78,48 @@ async def test_memory_limiter_counts_per_key_and_window() -> None:
     assert (await limiter.hit("a", 3, 60)).allowed
 
 
+async def test_memory_limiter_full_of_live_keys_trims_once_per_quarter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A table full of live keys (a day's form claims) is trimmed to three quarters,
+    oldest first, once per quarter of new keys: not a pass over it for every request,
+    which held a worker to a few hundred posts a second after 100,000 forms."""
+    from pingyi import ratelimit
+
+    passes = [0]
+    trimmed = ratelimit._trimmed
+
+    def counted(*args: Any) -> Any:
+        passes[0] += 1
+        return trimmed(*args)
+
+    monkeypatch.setattr(ratelimit, "_trimmed", counted)
+    now = [1000.0]
+    limiter = ratelimit.MemoryRateLimiter(clock=lambda: now[0], max_keys=100)
+    assert all([await limiter.claim(f"form:{n}", 86_400) for n in range(1000)])
+    assert 30 <= passes[0] <= 40  # (1000 - 100) / 25 new keys per pass
+    assert len(limiter._claims) <= 100
+    assert not await limiter.claim("form:999", 86_400)  # the newest are remembered
+    assert await limiter.claim("form:0", 86_400)  # the oldest made room
+    passes[0] = 0
+    for n in range(1000):
+        await limiter.hit(f"dev:{n}", 10, 3600)
+    assert 30 <= passes[0] <= 40 and len(limiter._counts) <= 100
+
+
+async def test_memory_limiter_keeps_a_busy_source_through_a_flood_of_new_keys() -> None:
+    """New keys evict the least recently used: an address that keeps posting while
+    other sources come and go stays counted and refused."""
+    from pingyi.ratelimit import MemoryRateLimiter
+
+    limiter = MemoryRateLimiter(clock=lambda: 1000.0, max_keys=8)
+    allowed = []
+    for n in range(40):
+        allowed.append((await limiter.hit("addr:192.0.2.1", 20, 3600)).allowed)
+        await limiter.hit(f"dev:{n}", 20, 3600)
+    assert allowed == [True] * 20 + [False] * 20
+
+
 async def test_redis_limiter_is_shared_between_workers() -> None:
     from pingyi.ratelimit import RedisRateLimiter
 

@@ -8,11 +8,14 @@ with fixed windows. Refused hits count too, so a client that keeps guessing stay
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class RateLimiter(Protocol):
 
 
 class MemoryRateLimiter:
+    """Per process. Each table keeps at most `max_keys` entries, the most recently used
+    last: when a new key finds it full, the dead entries go and, if fewer than a
+    quarter did, the least recently used live ones (see `_trimmed`)."""
+
     def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000):
         self._clock = clock
         self._max_keys = max_keys
@@ -59,9 +66,10 @@ class MemoryRateLimiter:
     async def hit(self, key: str, limit: int, window_s: float) -> Decision:
         now = self._clock()
         window = int(now // window_s)
-        if len(self._counts) >= self._max_keys:
-            self._counts = {k: v for k, v in self._counts.items() if v[0] >= window - 1}
-        number, previous, current = self._counts.get(key, (window, 0, 0))
+        entry = self._counts.pop(key, None)  # put back last: the most recently used
+        if entry is None and len(self._counts) >= self._max_keys:
+            self._counts = _trimmed(self._counts, lambda v: v[0] >= window - 1, self._max_keys)
+        number, previous, current = entry or (window, 0, 0)
         if number == window - 1:
             previous, current = current, 0
         elif number != window:
@@ -72,10 +80,14 @@ class MemoryRateLimiter:
 
     async def claim(self, key: str, ttl_s: float) -> bool:
         now = self._clock()
-        if len(self._claims) >= self._max_keys:
-            self._claims = {k: v for k, v in self._claims.items() if v > now}
-        if self._claims.get(key, 0.0) > now:
+        expiry = self._claims.pop(key, None)
+        if expiry is not None and expiry > now:
+            self._claims[key] = expiry
             return False
+        if len(self._claims) >= self._max_keys:
+            # An evicted live claim only means that a replay of that old form counts
+            # toward the limits again: the writer still stores it once.
+            self._claims = _trimmed(self._claims, lambda e: e > now, self._max_keys)
         self._claims[key] = now + ttl_s
         return True
 
@@ -85,6 +97,17 @@ class MemoryRateLimiter:
     async def close(self) -> None:
         self._counts.clear()
         self._claims.clear()
+
+
+def _trimmed(table: dict[str, V], live: Callable[[V], bool], max_keys: int) -> dict[str, V]:
+    """`table` without its dead entries and, beyond three quarters of `max_keys`, without
+    its oldest live ones. Leaving a quarter free makes this one pass per max_keys/4 new
+    keys: a full table of live keys (a day's form claims, a flood of new sources) must
+    not cost every request a pass over it."""
+    kept = {key: value for key, value in table.items() if live(value)}
+    for key in list(itertools.islice(kept, max(0, len(kept) - max_keys * 3 // 4))):
+        del kept[key]
+    return kept
 
 
 class RedisRateLimiter:
