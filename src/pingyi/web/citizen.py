@@ -95,7 +95,6 @@ async def _submit(
     ticket_hash: str,
     action: str,
 ) -> Template:
-    lang = request_language(request)
     token = FormToken.decode(str(data.get("token") or ""))
     valid_token = token is not None and (token.campaign_id, token.window_id, token.ticket_hash) == (
         campaign_id,
@@ -122,7 +121,7 @@ async def _submit(
             action,
             values,
             {},
-            translate("rate.error.expired_form", lang),
+            translate("rate.error.expired_form", request_language(request)),
             status=400,
         )
     rating = rating_input_from_form(data, ctx.items)
@@ -157,7 +156,11 @@ async def _submit(
                     action,
                     {**values, "contact": rating.contact},
                     {},
-                    translate("error.rate_limited", lang, seconds=decision.retry_after_s),
+                    translate(
+                        "error.rate_limited",
+                        request_language(request),
+                        seconds=decision.retry_after_s,
+                    ),
                     status=429,
                 )
                 page.headers["Retry-After"] = str(decision.retry_after_s)
