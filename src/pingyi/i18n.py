@@ -141,6 +141,12 @@ def language_names() -> dict[str, str]:
     return {lang: translate("lang.name", lang) for lang in available_languages()}
 
 
+def in_language(chinese: str, english: str | None, lang: str) -> str:
+    """An organisation's own text (a question, a unit's or a window's name): its
+    English version on English pages when it has one, else the Chinese it is kept in."""
+    return english if lang == "en" and english else chinese
+
+
 def translate(key: str, lang: str, **params: Any) -> str:
     catalog = lang if lang in available_languages() else SOURCE_LANGUAGE
     text = translations(catalog).gettext(key)  # the key itself when no catalog has it

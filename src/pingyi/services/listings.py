@@ -195,8 +195,8 @@ async def staff(listing: Listing) -> tuple[list[dict[str, Any]], int]:
 
 
 async def unit_choices(only: int | None = None) -> list[dict[str, Any]]:
-    """(code, name) of the units a filter offers, by code."""
-    query = Unit.select(Unit.id, Unit.code, Unit.name).order_by(Unit.code)
+    """The units a filter or a form offers (id, code, name, active), by code."""
+    query = Unit.select(Unit.id, Unit.code, Unit.name, Unit.active).order_by(Unit.code)
     if only is not None:
         query = query.where(Unit.id == only)
     return list(await query)

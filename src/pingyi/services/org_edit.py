@@ -294,10 +294,6 @@ async def edit_staff(staff_id: int, form: Mapping[str, Any], actor: str) -> dict
     return await _save_changes(Staff, staff_id, before, changes, "staff", actor)
 
 
-async def unit_choices() -> list[dict[str, Any]]:
-    return list(await Unit.select(Unit.id, Unit.code, Unit.name, Unit.active).order_by(Unit.code))
-
-
 async def window_choices(unit_id: int | None = None) -> list[dict[str, Any]]:
     query = ServiceWindow.select(
         ServiceWindow.id,

@@ -11,7 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Template
 
-from pingyi.i18n import translate
+from pingyi.i18n import in_language, translate
 from pingyi.services import tickets
 from pingyi.services.alerts import record_volume_alert
 from pingyi.services.fingerprint import fingerprint
@@ -66,16 +66,13 @@ def _form(
     status: int = 200,
 ) -> Template:
     lang = request_language(request)
-    english = lang == "en"
     return render(
         request,
         "citizen/rate.html",
         status_code=status,
-        unit_name=(ctx.unit["name_en"] if english and ctx.unit["name_en"] else ctx.unit["name"]),
+        unit_name=in_language(ctx.unit["name"], ctx.unit["name_en"], lang),
         window=ctx.window,
-        window_name=(
-            ctx.window["name_en"] if english and ctx.window["name_en"] else ctx.window["name"]
-        ),
+        window_name=in_language(ctx.window["name"], ctx.window["name_en"], lang),
         staff=ctx.staff,
         items=ctx.items,
         reasons=REASONS,

@@ -17,7 +17,7 @@ from litestar.response import Redirect, Response, Template
 
 from pingyi.db.tables import Campaign
 from pingyi.hours import LOCAL_TZ
-from pingyi.i18n import translate
+from pingyi.i18n import in_language, translate
 from pingyi.services import mystery
 from pingyi.web.console_campaigns import Form
 from pingyi.web.form_errors import Field, mark_messages
@@ -171,7 +171,7 @@ def _visit_page(
         {"visited_on": translate(errors["visited_on"], lang)} if "visited_on" in errors else {}
     )
     for item in visit["items"]:
-        text = item.text_en if lang == "en" and item.text_en else item.text_zh
+        text = in_language(item.text_zh, item.text_en, lang)
         first = f"item_{item.code}" + ("-1" if item.kind == "yesno" else "")
         fields.append(Field(item.code, text, first))
         if errors.get(item.code):

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from pingyi.db.tables import POST_CATEGORIES
 from pingyi.i18n import translate
 from pingyi.numbers import plain_int
-from pingyi.services import org_edit
+from pingyi.services import listings, org_edit
 from pingyi.web.console_campaigns import Form, _actor
 from pingyi.web.form_errors import NO_FAULTS, Field, Marked, mark_messages
 from pingyi.web.rendering import render, request_language
@@ -164,7 +164,7 @@ async def _window_page(
         window=window,
         values=values,
         marked=errors,
-        units=await org_edit.unit_choices(),
+        units=await listings.unit_choices(),
     )
 
 
@@ -237,7 +237,7 @@ async def _staff_page(
         staff=staff,
         values=values,
         marked=errors,
-        units=await org_edit.unit_choices(),
+        units=await listings.unit_choices(),
         windows=await org_edit.window_choices(),
         categories=POST_CATEGORIES,
     )

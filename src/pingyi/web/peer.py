@@ -12,7 +12,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Template
 
-from pingyi.i18n import translate
+from pingyi.i18n import in_language, translate
 from pingyi.services import peer
 from pingyi.web.form_errors import Field, mark
 from pingyi.web.guessing import wrong_link
@@ -34,7 +34,7 @@ def _fields(sheet: peer.Sheet, lang: str) -> list[Field]:
                 continue
             for item in group["items"]:
                 name = peer.field_name(group["role"], ratee["id"], item["code"])
-                text = item["text_en"] if lang == "en" and item["text_en"] else item["text_zh"]
+                text = in_language(item["text_zh"], item["text_en"], lang)
                 fields.append(Field(name, f"{ratee['name']} · {text}", f"{name}-5"))
             name = peer.field_name(group["role"], ratee["id"], "comment")
             label = f"{ratee['name']} · {translate('peer.comment', lang)}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pingyi.i18n import translate
+from pingyi.i18n import in_language, translate
 from pingyi.web.form_errors import Field, Marked, mark
 
 # A five-level question links to its first choice (非常满意, value 5); other choice
@@ -19,7 +19,7 @@ _FIRST_LEVEL = "5"
 
 def _item_field(item: dict[str, Any], lang: str) -> Field:
     name = f"item_{item['code']}"
-    label = item["text_en"] if lang == "en" and item.get("text_en") else item["text_zh"]
+    label = in_language(item["text_zh"], item.get("text_en"), lang)
     if item["kind"] == "scale5":
         control = f"{name}-{_FIRST_LEVEL}"
     elif item["kind"] in ("yesno", "choice"):

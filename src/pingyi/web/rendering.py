@@ -12,6 +12,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 
 from pingyi.i18n import (
+    in_language,
     language_names,
     match_language,
     pick_language,
@@ -72,6 +73,7 @@ def render(
         context={
             "lang": lang,
             "t": partial(translate, lang=lang),
+            "in_language": partial(in_language, lang=lang),
             "gettext": catalog.gettext,
             "ngettext": catalog.ngettext,
             "languages": language_links(request, lang),
