@@ -86,14 +86,10 @@ def load_all() -> None:
         translations(lang)
 
 
-@lru_cache(maxsize=1)
-def _source_keys() -> frozenset[str]:
-    return frozenset(read_catalog(SOURCE_LANGUAGE))
-
-
 def has_message(key: str) -> bool:
-    """Whether the source catalog has this key (for labels that may be free text)."""
-    return key in _source_keys()
+    """Whether the source catalog has this key (for labels that may be free text). No
+    text is its own key, so a key that comes back unchanged is one the catalog lacks."""
+    return translations(SOURCE_LANGUAGE).gettext(key) != key
 
 
 def match_language(requested: str | None) -> str | None:
