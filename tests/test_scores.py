@@ -382,6 +382,27 @@ async def test_published_rows_are_served_as_frozen(db: str) -> None:
         await scores.update_policy("C1", {"thresholds": [75, 60, 50]}, "test")
 
 
+
+async def test_a_publication_is_parsed_once_and_decisions_still_show(db: str) -> None:
+    from pingyi.services import scores
+
+    await _cleaned()
+    await scores.publish("C1", "test")
+    facts, first = await scores.published_feed("C1")
+    facts["policy"]["version"] = "changed by a caller"
+    await scores.decide_grade("C1", "u1-S1", "合格", "", "hr")
+    facts, second = await scores.published_feed("C1")
+    assert facts["policy"]["version"] != "changed by a caller"
+    decided = {r.staff_code: r for r in second}["u1-S1"]
+    assert (decided.final_grade, decided.final_approved_by) == ("合格", "hr")
+    others = [(a, b) for a, b in zip(first, second, strict=True) if a.staff_code != "u1-S1"]
+    assert others and all(a is b for a, b in others)  # parsed once, served again
+    await _cleaned(revision=2, shift=1)
+    await scores.publish("C1", "test")
+    facts, third = await scores.published_feed("C1")
+    assert facts["revision"] == 2
+    assert {r.staff_code: r for r in third}["u1-S1"].final_grade == ""
+
 async def test_publishing_checks_what_was_previewed_and_the_cleaning_policy(db: str) -> None:
     from pingyi.db.tables import CleaningRun
     from pingyi.services import scores
