@@ -145,13 +145,13 @@ def test_texts_are_formatted_with_named_placeholders_and_fall_back_to_chinese() 
     assert not [key for key, text in i18n.read_catalog("zh-CN").items() if key == text]
 
 
-
 def test_an_organisations_own_text_is_english_only_where_it_has_english() -> None:
     assert i18n.in_language("服务态度", "Attitude", "en") == "Attitude"
     assert i18n.in_language("服务态度", "Attitude", "zh-Hant") == "服务态度"
     # no English version (a unit named in Chinese only): the Chinese, never a blank
     assert i18n.in_language("综合大厅", "", "en") == "综合大厅"
     assert i18n.in_language("综合大厅", None, "en") == "综合大厅"
+
 
 def test_halls_terms_read_naturally_in_traditional_chinese() -> None:
     t = i18n.translate

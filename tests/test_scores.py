@@ -382,7 +382,6 @@ async def test_published_rows_are_served_as_frozen(db: str) -> None:
         await scores.update_policy("C1", {"thresholds": [75, 60, 50]}, "test")
 
 
-
 async def test_a_publication_is_parsed_once_and_decisions_still_show(db: str) -> None:
     from pingyi.services import scores
 
@@ -402,6 +401,7 @@ async def test_a_publication_is_parsed_once_and_decisions_still_show(db: str) ->
     facts, third = await scores.published_feed("C1")
     assert facts["revision"] == 2
     assert {r.staff_code: r for r in third}["u1-S1"].final_grade == ""
+
 
 async def test_publishing_checks_what_was_previewed_and_the_cleaning_policy(db: str) -> None:
     from pingyi.db.tables import CleaningRun
