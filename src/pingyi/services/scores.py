@@ -13,6 +13,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from piccolo.columns import Column
+
 from pingyi.db.tables import (
     Campaign,
     CampaignUnit,
@@ -187,9 +189,10 @@ async def build_snapshot(campaign_code: str, revision: int | None = None) -> dic
     }
 
 
-async def latest_publication(campaign_id: int) -> dict[str, Any] | None:
+async def latest_publication(campaign_id: int, *columns: Column) -> dict[str, Any] | None:
+    """A campaign's newest publication: every column, or only the `columns` named."""
     return (
-        await Publication.select()
+        await Publication.select(*columns)
         .where(Publication.campaign == campaign_id)
         .order_by(Publication.revision, ascending=False)
         .first()
@@ -291,16 +294,12 @@ async def published_feed(campaign_code: str) -> tuple[dict[str, Any], list[FeedR
     """(publication facts, rows) of the newest publication, as frozen, with the final
     grades people have decided for that revision."""
     campaign = await get_campaign(campaign_code)
-    publication = (
-        await Publication.select(
-            Publication.id,
-            Publication.revision,
-            Publication.snapshot_hash,
-            Publication.published_at,
-        )
-        .where(Publication.campaign == campaign["id"])
-        .order_by(Publication.revision, ascending=False)
-        .first()
+    publication = await latest_publication(
+        campaign["id"],
+        Publication.id,
+        Publication.revision,
+        Publication.snapshot_hash,
+        Publication.published_at,
     )
     if publication is None:
         raise ScoresError("this campaign has not been published yet")
