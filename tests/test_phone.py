@@ -118,6 +118,11 @@ async def test_draw_call_estimate_report(client: Any) -> None:
     verified = await client.post(f"/admin/phone/{round_id}/verify", data={"_csrf_token": token})
     assert verified.status_code == 200 and 'id="verification"' in verified.text
     assert "核对一致" in verified.text
+    # in English a unit without an English name keeps its Chinese one, never a blank
+    await Unit.update({Unit.name_en: ""}).where(Unit.code == "u1")
+    english = (await client.get(f"/admin/phone/{round_id}?lang=en")).text
+    comparison = english.split('id="phone-comparison"')[1].split("</table>")[0]
+    assert "<td>不动产登记</td>" in comparison and "<td>社会保障 EN</td>" in comparison
 
     # the interviewer's call list shows no numbers
     client.cookies.clear()

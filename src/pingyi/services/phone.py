@@ -604,7 +604,7 @@ async def comparison(
                 unit_id=uid,
                 unit_code=units[uid]["code"],
                 name=units[uid]["name"],
-                name_en=units[uid]["name_en"] or units[uid]["name"],
+                name_en=units[uid]["name_en"],
                 phone=est if est.n >= k and not math.isnan(est.satisfaction) else None,
                 phone_n=est.n,
                 qr=qr_side,

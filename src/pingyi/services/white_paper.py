@@ -59,7 +59,7 @@ from pingyi.db.tables import (
     Unit,
 )
 from pingyi.hours import LOCAL_TZ
-from pingyi.i18n import SOURCE_LANGUAGE, has_message, pick_language, translate
+from pingyi.i18n import SOURCE_LANGUAGE, has_message, in_language, pick_language, translate
 from pingyi.services import mystery, phone
 from pingyi.services.corrections import superseded_ids
 from pingyi.settings import get_settings
@@ -287,9 +287,7 @@ class Lookups:
     def name(self, row: Mapping[str, Any] | None) -> str:
         if row is None:
             return "—"
-        if self.lang == "en" and row.get("name_en"):
-            return str(row["name_en"])
-        return str(row["name"])
+        return in_language(str(row["name"]), row.get("name_en"), self.lang)
 
     def unit_name(self, unit_id: Any) -> str:
         return self.name(self.units.get(unit_id))
